@@ -1,0 +1,17 @@
+"""Exceptions of the storage package; each subclasses a builtin so callers may catch broadly."""
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or has the wrong form."""
+
+
+class StorageUnavailableError(ConnectionError):
+    """The database cannot be reached; the write path spools instead of losing records."""
+
+
+class WriterClosedError(RuntimeError):
+    """A record was submitted to a writer that has already been closed."""
+
+
+class SpoolCorruptError(ValueError):
+    """A line in the spool file cannot be read back."""

@@ -1,0 +1,93 @@
+"""Shared fixtures: every storage test runs unchanged on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from storage.db import create_db_engine
+from storage.migrate import upgrade
+from storage.settings import DatabaseSettings
+from tests.pg_cluster import PostgresCluster, find_pg_bin
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's costbot.toml or COSTBOT_* variables."""
+    for name in list(os.environ):
+        if name.startswith("COSTBOT_") or name == "DISCORD_TOKEN":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COSTBOT_CONFIG", str(tmp_path / "absent.toml"))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A real PostgreSQL server for the session; CI must have one, a laptop may skip."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed, but CI must run the PostgreSQL suite")
+        pytest.skip("PostgreSQL server binaries not installed")
+    # Not under pytest's tmp dir: the server runs as the postgres user, which cannot enter it.
+    root = Path(tempfile.mkdtemp(prefix="costbot-pg-"))
+    cluster = PostgresCluster(root, bin_dir)
+    cluster.init()
+    cluster.start()
+    yield cluster
+    cluster.stop("immediate")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _fresh_postgres_url(cluster: PostgresCluster) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_db_engine(DatabaseSettings(url=cluster.admin_url))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return cluster.url_for(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseSettings:
+    """Database settings for an empty database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'costbot.db'}"
+    else:
+        url = _fresh_postgres_url(request.getfixturevalue("pg_cluster"))
+    return fast_test_settings(url, tmp_path)
+
+
+@pytest.fixture
+def postgres_settings(pg_cluster: PostgresCluster, tmp_path: Path) -> DatabaseSettings:
+    """Database settings for an empty PostgreSQL database (for tests that stop the server)."""
+    return fast_test_settings(_fresh_postgres_url(pg_cluster), tmp_path)
+
+
+def fast_test_settings(url: str, tmp_path: Path) -> DatabaseSettings:
+    """Short timings so retry, spool and replay happen within a test's time."""
+    return DatabaseSettings(
+        url=url,
+        spool_path=tmp_path / "spool.jsonl",
+        flush_interval_s=0.05,
+        retry_attempts=2,
+        retry_base_s=0.05,
+        replay_interval_s=0.2,
+    )
+
+
+@pytest.fixture
+def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """An engine on a migrated, empty database of each backend."""
+    engine = create_db_engine(db_settings)
+    upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from storage.errors import SettingsError
+from storage.settings import load_settings, mask_url, masked_dump
+
+
+def test_defaults_without_file_or_environment() -> None:
+    settings = load_settings()
+    assert settings.database.url == "sqlite:///./costbot.db"
+    assert settings.discord.token is None
+
+
+def test_toml_file_then_environment_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "costbot.toml"
+    config.write_text('[service]\nport = 9001\n[prices]\nelectricity_kwh = "0.31"\n')
+    monkeypatch.setenv("COSTBOT_CONFIG", str(config))
+    monkeypatch.setenv("COSTBOT_SERVICE__PORT", "9002")
+    settings = load_settings()
+    assert settings.service.port == 9002
+    assert settings.prices.electricity_kwh == Decimal("0.31")
+
+
+def test_bad_value_names_key_value_and_expectation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSTBOT_SERVICE__MAX_WAIT_MS", "soon")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "service.max_wait_ms" in message
+    assert "'soon'" in message
+    assert "valid number" in message
+
+
+def test_unknown_key_in_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "costbot.toml"
+    config.write_text("[database]\nurll = 'sqlite://'\n")
+    monkeypatch.setenv("COSTBOT_CONFIG", str(config))
+    with pytest.raises(SettingsError, match=r"database\.urll"):
+        load_settings()
+
+
+def test_database_url_must_be_a_known_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSTBOT_DATABASE__URL", "mysql://x")
+    with pytest.raises(SettingsError, match="sqlite:/// or postgresql://"):
+        load_settings()
+
+
+def test_token_comes_from_environment_and_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "very-secret-token")
+    settings = load_settings()
+    assert settings.discord.token is not None
+    assert settings.discord.token.get_secret_value() == "very-secret-token"
+    assert "very-secret-token" not in str(masked_dump(settings))
+    assert "very-secret-token" not in repr(settings)
+
+
+def test_token_in_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "costbot.toml"
+    config.write_text('[discord]\ntoken = "leaked"\n')
+    monkeypatch.setenv("COSTBOT_CONFIG", str(config))
+    with pytest.raises(SettingsError, match="only from the environment"):
+        load_settings()
+
+
+def test_database_password_is_masked() -> None:
+    assert mask_url("postgresql://bot:hunter2@db:5432/costbot") == "postgresql://bot:***@db:5432/costbot"
+    assert mask_url("sqlite:///./costbot.db") == "sqlite:///./costbot.db"
