@@ -41,6 +41,7 @@ class DatabaseSettings(_Section):
     batch_size: int = Field(default=2000, ge=1, le=100_000)
     flush_interval_s: float = Field(default=0.25, gt=0, le=60)
     max_queue: int = Field(default=200_000, ge=1)
+    enqueue_timeout_s: float = Field(default=5.0, ge=0, le=600)
     retry_attempts: int = Field(default=4, ge=0, le=20)
     retry_base_s: float = Field(default=0.2, gt=0, le=30)
     replay_interval_s: float = Field(default=5.0, gt=0, le=3600)
@@ -92,7 +93,8 @@ class PriceSettings(_Section):
     electricity_kwh: Decimal = Decimal("0.13")
     # Power usage effectiveness: Uptime Institute 2024 global average data-centre PUE ≈ 1.56.
     pue: Decimal = Field(default=Decimal("1.56"), ge=1, le=5)
-    # Grid carbon intensity: world average 2023 ≈ 481 gCO2/kWh (Ember, Global Electricity Review 2024).
+    # Grid carbon intensity: world average 2023 ≈ 481 gCO2/kWh
+    # (Ember, Global Electricity Review 2024).
     grid_gco2_kwh: Decimal = Field(default=Decimal("481"), ge=0)
     # Power used for estimates where no counter is readable (per busy CPU core, per GPU).
     cpu_watts_per_core: Decimal = Field(default=Decimal("10"), gt=0)

@@ -2,7 +2,7 @@
 
 When the database fails, a batch is retried with exponential backoff, then spooled to a local
 JSON-lines file; the spool is replayed when the database answers again, or at the next start.
-Nothing is dropped: a full queue spools in the caller's thread instead of discarding.
+Nothing is dropped: a full queue holds the producer back, and spools if the writer is stuck.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import SQLModel
 
+from storage.bulk import BulkInserter
 from storage.db import check_connection
 from storage.errors import StorageUnavailableError, WriterClosedError
 from storage.settings import DatabaseSettings
@@ -39,6 +39,7 @@ class WriterStats:
     written: int = 0
     spooled: int = 0
     replayed: int = 0
+    rejected: int = 0
     failed_batches: int = 0
 
 
@@ -50,11 +51,14 @@ class RecordWriter:
         self._settings = settings
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=settings.max_queue)
         self._spool = Spool(settings.spool_path)
+        self._rejects = Spool(settings.spool_path.with_name(settings.spool_path.name + ".rejected"))
+        self._bulk = BulkInserter(engine)
         self._thread: threading.Thread | None = None
         self._closed = False
         self._database_down = False
         self._last_probe = 0.0
         self.stats = WriterStats()
+        self._count_lock = threading.Lock()
 
     def start(self) -> RecordWriter:
         """Replay what an earlier run spooled, if the database answers, then start writing."""
@@ -65,21 +69,28 @@ class RecordWriter:
 
     def submit(self, record: SQLModel) -> None:
         """Queue one record of a spoolable table; never blocks for long, never drops."""
-        table = record.__tablename__  # type: ignore[attr-defined]
+        table = record.__tablename__
         self.submit_row(str(table), record.model_dump(exclude={"id"}))
 
     def submit_row(self, table: str, row: Row) -> None:
-        """Queue one row given as column values (the fast path for bulk producers)."""
+        """Queue one row given as column values (the fast path for bulk producers).
+
+        A full queue blocks the caller (backpressure) for up to `enqueue_timeout_s`, then the
+        record goes to the spool: it is never dropped.
+        """
         if self._closed:
             raise WriterClosedError("the record writer is closed")
         if table not in SPOOLABLE_TABLES:
             raise ValueError(f"table {table!r} is not written through the record writer")
-        self.stats.submitted += 1
+        with self._count_lock:
+            self.stats.submitted += 1
         try:
-            self._queue.put_nowait((table, row))
+            self._queue.put((table, row), timeout=self._settings.enqueue_timeout_s)
         except queue.Full:
-            log.warning("record queue full: spooling in the caller's thread")
-            self._spool_batch([(table, row)])
+            # The writer thread is stuck (not merely busy): keep the record on disk instead.
+            self._spool.append([(table, row)])
+            with self._count_lock:
+                self.stats.spooled += 1
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything submitted so far is written or spooled."""
@@ -146,21 +157,48 @@ class RecordWriter:
                 self._insert(batch)
                 self.stats.written += len(batch)
                 return
-            except (OperationalError, DBAPIError) as error:
+            except DBAPIError as error:
+                if not _is_outage(error):
+                    self._insert_one_by_one(batch)
+                    return
                 delay = self._settings.retry_base_s * 2**attempt
-                log.warning("insert of %d records failed (%s); retry in %.1fs",
-                            len(batch), type(error).__name__, delay)
+                log.warning(
+                    "insert of %d records failed (%s); retry in %.1fs",
+                    len(batch),
+                    type(error.orig).__name__,
+                    delay,
+                )
                 time.sleep(delay)
         self.stats.failed_batches += 1
         self._database_down = True
         self._last_probe = time.monotonic()
         self._spool_batch(batch)
 
+    def _insert_one_by_one(self, batch: Batch) -> None:
+        """Isolate rows the database refuses; keep them in the rejects file, write the rest."""
+        for item in batch:
+            try:
+                self._insert([item])
+                self.stats.written += 1
+            except DBAPIError as error:
+                if _is_outage(error):
+                    self._spool_batch([item])
+                    continue
+                self._rejects.append([item])
+                self.stats.rejected += 1
+                log.error(
+                    "record refused by the database (%s); kept in %s",
+                    type(error.orig).__name__,
+                    self._rejects.path,
+                )
+
     def _spool_batch(self, batch: Batch) -> None:
         self._spool.append(batch)
-        self.stats.spooled += len(batch)
-        log.warning("database unavailable: spooled %d records to %s",
-                    len(batch), self._settings.spool_path)
+        with self._count_lock:
+            self.stats.spooled += len(batch)
+        log.warning(
+            "database unavailable: spooled %d records to %s", len(batch), self._settings.spool_path
+        )
 
     def _maybe_replay(self) -> None:
         interval = self._settings.replay_interval_s
@@ -173,7 +211,7 @@ class RecordWriter:
         try:
             check_connection(self._engine)
             replayed = self._spool.replay(self._insert)
-        except (StorageUnavailableError, OperationalError, DBAPIError) as error:
+        except (StorageUnavailableError, DBAPIError) as error:
             self._database_down = True
             log.info("spool replay deferred: %s", type(error).__name__)
             return
@@ -186,14 +224,14 @@ class RecordWriter:
         ingested_at = utc_now()
         by_table: dict[str, list[Row]] = defaultdict(list)
         for table, row in batch:
-            by_table[table].append({**row, "ingested_at": ingested_at}
-                                   if table == "inference_record" else row)
+            by_table[table].append(
+                {**row, "ingested_at": ingested_at} if table == "inference_record" else row
+            )
         with self._engine.begin() as connection:
             for table, rows in by_table.items():
-                connection.execute(_insert_ignoring_duplicates(self._engine, table), rows)
+                self._bulk.insert(connection, table, rows)
 
 
-def _insert_ignoring_duplicates(engine: Engine, table_name: str) -> Any:
-    table: Table = SPOOLABLE_TABLES[table_name].__table__  # type: ignore[attr-defined]
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=["uid"])
+def _is_outage(error: DBAPIError) -> bool:
+    """A lost or refused connection (worth a retry), as opposed to a row the database rejects."""
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)

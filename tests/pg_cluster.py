@@ -50,14 +50,37 @@ class PostgresCluster:
         self.root.mkdir(parents=True, exist_ok=True)
         if self._as_postgres:
             shutil.chown(self.root, user="postgres", group="postgres")
-        self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "-A", "trust",
-                  "--no-sync", "-E", "UTF8")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c full_page_writes=off -c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.root / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop")
@@ -67,7 +90,8 @@ class PostgresCluster:
         while time.monotonic() < deadline:
             ready = subprocess.run(
                 [str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                capture_output=True, check=False,
+                capture_output=True,
+                check=False,
             )
             if ready.returncode == 0:
                 return

@@ -69,5 +69,8 @@ def test_token_in_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_database_password_is_masked() -> None:
-    assert mask_url("postgresql://bot:hunter2@db:5432/costbot") == "postgresql://bot:***@db:5432/costbot"
+    assert (
+        mask_url("postgresql://bot:hunter2@db:5432/costbot")
+        == "postgresql://bot:***@db:5432/costbot"
+    )
     assert mask_url("sqlite:///./costbot.db") == "sqlite:///./costbot.db"

@@ -85,7 +85,7 @@ def test_naive_datetime_is_refused_not_misfiled(
     engine: Engine, db_settings: DatabaseSettings
 ) -> None:
     with Session(engine) as session:
-        session.add(InferenceRecord(**inference_row(created_at=datetime(2026, 1, 1))))  # noqa: DTZ001
+        session.add(InferenceRecord(**inference_row(created_at=datetime(2026, 1, 1))))
         with pytest.raises(Exception, match="naive datetime"):
             session.commit()
 
@@ -123,9 +123,13 @@ def test_sqlite_lock_spools_then_replays(tmp_path: pytest.TempPathFactory) -> No
 
     path = tmp_path / "locked.db"  # type: ignore[operator]
     settings = DatabaseSettings(
-        url=f"sqlite:///{path}", spool_path=tmp_path / "spool.jsonl",  # type: ignore[operator]
-        flush_interval_s=0.05, retry_attempts=1, retry_base_s=0.05,
-        replay_interval_s=0.1, sqlite_busy_timeout_ms=50,
+        url=f"sqlite:///{path}",
+        spool_path=tmp_path / "spool.jsonl",  # type: ignore[operator]
+        flush_interval_s=0.05,
+        retry_attempts=1,
+        retry_base_s=0.05,
+        replay_interval_s=0.1,
+        sqlite_busy_timeout_ms=50,
     )
     engine = create_db_engine(settings)
     upgrade(engine)
@@ -201,3 +205,32 @@ def _wait_until(condition: object, timeout: float) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_a_refused_row_is_kept_aside_and_the_rest_written(
+    engine: Engine, db_settings: DatabaseSettings
+) -> None:
+    writer = RecordWriter(engine, db_settings).start()
+    for _ in range(10):
+        writer.submit_row("inference_record", inference_row())
+    writer.submit_row("inference_record", inference_row(request_id=None))  # NOT NULL column
+    writer.close()
+    assert count_records(engine) == (10, 10)
+    assert writer.stats.rejected == 1
+    rejects = db_settings.spool_path.with_name(db_settings.spool_path.name + ".rejected")
+    assert rejects.read_text().count("\n") == 1
+
+
+def test_full_queue_holds_the_producer_back_then_spools_if_stuck(
+    engine: Engine, db_settings: DatabaseSettings
+) -> None:
+    settings = db_settings.model_copy(update={"max_queue": 10, "enqueue_timeout_s": 0.05})
+    writer = RecordWriter(engine, settings)  # not started: nothing drains the queue
+    for _ in range(12):
+        writer.submit_row("inference_record", inference_row())
+    assert writer.queue_depth == 10
+    assert writer.stats.spooled == 2
+    writer.start()
+    writer.close()
+    _wait_until(lambda: not writer.spool_pending, timeout=10)
+    assert count_records(engine) == (12, 12)
