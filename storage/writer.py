@@ -25,7 +25,6 @@ from storage.errors import StorageUnavailableError, WriterClosedError
 from storage.settings import DatabaseSettings
 from storage.spool import Batch, Row, Spool
 from storage.tables import SPOOLABLE_TABLES
-from storage.types import utc_now
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -221,12 +220,9 @@ class RecordWriter:
             log.info("replayed %d spooled records", replayed)
 
     def _insert(self, batch: Batch) -> None:
-        ingested_at = utc_now()
         by_table: dict[str, list[Row]] = defaultdict(list)
         for table, row in batch:
-            by_table[table].append(
-                {**row, "ingested_at": ingested_at} if table == "inference_record" else row
-            )
+            by_table[table].append(row)
         with self._engine.begin() as connection:
             for table, rows in by_table.items():
                 self._bulk.insert(connection, table, rows)
