@@ -24,19 +24,24 @@ def _register_optional_commands() -> None:
     """Mount the commands of packages that are present (each adds its own in its cli module)."""
     import importlib
 
-    for module_name in ("models.cli", "costing.cli", "bot.commands_cli"):
+    for module_name in ("models.cli", "models.service.cli", "costing.cli", "bot.commands_cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
             if error.name != module_name:
                 raise
             continue
-        module.register(app)
+        if hasattr(module, "register"):
+            module.register(app)
+        else:  # a package that exposes its commands as a Typer app of its own
+            app.registered_commands.extend(module.app.registered_commands)
 
 
 def main() -> None:
     """Console-script entry point: friendly errors instead of tracebacks."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     _register_optional_commands()
     try:
         app()

@@ -30,6 +30,14 @@ def db_current() -> None:
     typer.echo(current_revision(create_db_engine(settings.database)) or "empty")
 
 
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown), generated from the settings model."""
+    from storage.settings_reference import render_reference
+
+    typer.echo(render_reference(), nl=False)
+
+
 @config_app.command("show")
 def config_show() -> None:
     """Print the effective settings (file + environment), secrets masked."""

@@ -1,0 +1,168 @@
+"""Meter a window of work (a batch, a training run): wall time, process CPU time, energy.
+
+``build_meter`` picks the best backend the machine has per component: NVML for the GPU the
+model runs on (else GPU seconds × configured watts), RAPL for the CPU packages (else process
+CPU seconds × configured watts per core). A ``CostMeter`` holds no per-window state, so
+windows may overlap and be opened from any thread; see docs/metering.md for what CPU time
+and RAPL energy mean when they do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from costing.measurement import Measurement
+from costing.meters.base import EnergyBackend, MeterStatus
+from costing.meters.estimate import CpuTimeEstimate, GpuTimeEstimate
+from costing.meters.nvml import GpuStats, NvmlMeter, probe_nvml
+from costing.meters.rapl import POWERCAP_ROOT, probe_rapl
+
+Clock = Callable[[], float]
+
+
+class WindowOpenError(RuntimeError):
+    """A window's measurement was asked for before the window closed."""
+
+
+@dataclass(frozen=True)
+class WindowStart:
+    """The token ``start`` returns: clocks and each backend's snapshot at the window's start."""
+
+    wall: float
+    cpu: float
+    snapshots: tuple[Any, ...]
+
+
+class Window:
+    """What ``CostMeter.window`` yields; filled in when the ``with`` block ends."""
+
+    def __init__(self) -> None:
+        self._measurement: Measurement | None = None
+        self.gpu_stats: GpuStats | None = None
+
+    @property
+    def measurement(self) -> Measurement:
+        """The window's measurement; raise WindowOpenError while the block still runs."""
+        if self._measurement is None:
+            raise WindowOpenError("the window is still open: read it after the with block")
+        return self._measurement
+
+
+class CostMeter:
+    """Times and energy of windows of work, through one backend per component."""
+
+    def __init__(
+        self,
+        *,
+        device: str,
+        backends: Sequence[EnergyBackend[Any]],
+        sync: Callable[[], None] | None = None,
+        statuses: Sequence[MeterStatus] = (),
+        wall_clock: Clock = time.perf_counter,
+        cpu_clock: Clock = time.process_time,
+    ) -> None:
+        self.device = device
+        self.backends = tuple(backends)
+        self.statuses = list(statuses)
+        self._sync = sync
+        self._wall_clock = wall_clock
+        self._cpu_clock = cpu_clock
+
+    def start(self) -> WindowStart:
+        """Synchronise the device, then snapshot the clocks and counters."""
+        if self._sync is not None:
+            self._sync()
+        snapshots = tuple(backend.begin() for backend in self.backends)
+        return WindowStart(self._wall_clock(), self._cpu_clock(), snapshots)
+
+    def stop(self, token: WindowStart) -> Measurement:
+        """Synchronise the device, then measure everything since `token`."""
+        if self._sync is not None:
+            self._sync()
+        wall_s = self._wall_clock() - token.wall
+        cpu_s = self._cpu_clock() - token.cpu
+        readings = tuple(
+            backend.end(snapshot, wall_s=wall_s, cpu_s=cpu_s)
+            for backend, snapshot in zip(self.backends, token.snapshots, strict=True)
+        )
+        gpu_s = wall_s if self.device.startswith("cuda") else 0.0
+        return Measurement(wall_s, cpu_s, gpu_s, self.device, readings)
+
+    @contextmanager
+    def window(self) -> Iterator[Window]:
+        """Meter the ``with`` block; the block's exceptions propagate, but it is still measured."""
+        window = Window()
+        token = self.start()
+        try:
+            yield window
+        finally:
+            window._measurement = self.stop(token)
+            window.gpu_stats = self.gpu_stats()
+
+    def gpu_stats(self) -> GpuStats | None:
+        """Utilisation and memory of the metered GPU now, where NVML reads it."""
+        for backend in self.backends:
+            if isinstance(backend, NvmlMeter):
+                return backend.reader.stats()
+        return None
+
+    def close(self) -> None:
+        """Release the backends (NVML, the RAPL poller)."""
+        for backend in self.backends:
+            backend.close()
+
+
+def build_meter(
+    *,
+    device: str,
+    cpu_watts_per_core: Decimal | float,
+    gpu_watts: Decimal | float,
+    sync: Callable[[], None] | None,
+    powercap_root: Path = POWERCAP_ROOT,
+    env: Mapping[str, str] = os.environ,
+) -> CostMeter:
+    """A meter for work on `device` (``cpu``, ``cuda``, ``cuda:N``) using what this machine has."""
+    on_gpu = device.startswith("cuda")
+    if on_gpu and sync is None:
+        raise ValueError("GPU work is asynchronous: pass sync, e.g. torch.cuda.synchronize")
+    backends: list[EnergyBackend[Any]] = []
+    nvml, nvml_status = probe_nvml(device, env=env, detect_step=True)
+    if on_gpu:
+        backends.append(nvml if nvml is not None else GpuTimeEstimate(gpu_watts))
+    rapl, rapl_status = probe_rapl(powercap_root)
+    backends.append(rapl if rapl is not None else CpuTimeEstimate(cpu_watts_per_core))
+    statuses = [nvml_status, rapl_status, *_estimate_statuses(on_gpu)]
+    return CostMeter(device=device, backends=backends, sync=sync, statuses=statuses)
+
+
+def describe_meters(
+    *,
+    device: str = "cuda",
+    powercap_root: Path = POWERCAP_ROOT,
+    env: Mapping[str, str] = os.environ,
+) -> list[MeterStatus]:
+    """Which meters this machine offers for work on `device`, and why the others are not."""
+    nvml, nvml_status = probe_nvml(device, env=env)
+    rapl, rapl_status = probe_rapl(powercap_root)
+    for backend in (nvml, rapl):
+        if backend is not None:
+            backend.close()
+    return [nvml_status, rapl_status, *_estimate_statuses(device.startswith("cuda"))]
+
+
+def _estimate_statuses(on_gpu: bool) -> list[MeterStatus]:
+    cpu = MeterStatus(
+        "cpu-time-estimate", True, "process CPU seconds × cpu_watts_per_core, where rapl is not"
+    )
+    if on_gpu:
+        gpu = MeterStatus("gpu-time-estimate", True, "GPU seconds × gpu_watts, where nvml is not")
+    else:
+        gpu = MeterStatus("gpu-time-estimate", False, "the model does not run on a GPU")
+    return [cpu, gpu]
