@@ -1,0 +1,94 @@
+"""/models, /health and /help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.commands.context import CommandContext, Invoker
+from bot.commands.spec import SPECS
+from bot.errors import ServiceUnavailableError
+from bot.replies import Reply, ReplyField, money, source_of
+from storage.db import session_scope
+
+
+async def models(ctx: CommandContext, invoker: Invoker) -> Reply:
+    """The service's loaded adapters, with versions, metrics and training cost."""
+    data = await ctx.service.models()
+    adapters = data.get("adapters", []) if isinstance(data, dict) else []
+    fields = tuple(_adapter_field(adapter) for adapter in adapters)
+    header = f"Base model `{data.get('model_name', '?')}` on {data.get('device', '?')}."
+    return Reply(title="Models", text=header if fields else header + " No adapters loaded.",
+                 fields=fields)
+
+
+def _adapter_field(adapter: dict[str, Any]) -> ReplyField:
+    metrics = adapter.get("metrics") or {}
+    shown = ", ".join(f"{k} {_number(v)}" for k, v in sorted(metrics.items())
+                      if isinstance(v, int | float))[:300]
+    lines = [
+        f"version `{adapter.get('version', '?')}`, {len(adapter.get('labels', []))} labels, "
+        f"threshold {_number(adapter.get('threshold', 0))}",
+        f"metrics (measured on held-out data): {shown or 'none recorded'}",
+        f"training cost: {_training_cost(adapter.get('training_cost'))}",
+    ]
+    return ReplyField(str(adapter.get("task", "?")), "\n".join(lines))
+
+
+def _training_cost(cost: dict[str, Any] | None) -> str:
+    if not cost:
+        return "not recorded"
+    currency = str(cost.get("currency", "USD"))
+    total = cost.get("total", cost.get("money", {}).get("total") if isinstance(
+        cost.get("money"), dict) else None)
+    if not isinstance(total, int | float | str):
+        return ", ".join(f"{k}={v}" for k, v in sorted(cost.items()))[:200]
+    method = str(cost.get("energy_method", cost.get("provenance", "")))
+    return f"{money(float(total), currency)} ({source_of(method) if method else 'measured'})"
+
+
+def _number(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+async def health(ctx: CommandContext, invoker: Invoker) -> Reply:
+    """Whether the model service, the database and the scheduler work."""
+    fields = (await _service_health(ctx), _database_health(ctx), _scheduler_health(ctx))
+    healthy = all(f.value.startswith("ok") for f in fields)
+    return Reply(title="Health", text="All good." if healthy else "Something needs attention.",
+                 fields=fields)
+
+
+async def _service_health(ctx: CommandContext) -> ReplyField:
+    try:
+        ready = await ctx.service.readiness()
+    except ServiceUnavailableError as error:
+        return ReplyField("model service", f"down: {error}")
+    state = "ok" if ready.ready else "not ready"
+    return ReplyField("model service", f"{state} ({ctx.service.base_url}) {ready.detail}".strip())
+
+
+def _database_health(ctx: CommandContext) -> ReplyField:
+    try:
+        with session_scope(ctx.session_factory) as session:
+            session.connection().execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        return ReplyField("database", f"down: {type(error).__name__}")
+    return ReplyField("database", "ok")
+
+
+def _scheduler_health(ctx: CommandContext) -> ReplyField:
+    if ctx.scheduler is None:
+        return ReplyField("scheduler", "ok (not used here: console mode)")
+    problem = ctx.scheduler()
+    return ReplyField("scheduler", "ok" if problem is None else f"down: {problem}")
+
+
+async def help_(ctx: CommandContext, invoker: Invoker) -> Reply:
+    """Every command with its usage."""
+    fields = tuple(ReplyField(spec.usage, spec.description) for spec in SPECS)
+    return Reply(title="costbot commands",
+                 text="Figures are marked measured, estimated or configured.", fields=fields,
+                 ephemeral=True)

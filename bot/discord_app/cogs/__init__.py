@@ -1,0 +1,1 @@
+"""Feature modules of the Discord bot; each has `async def setup(bot)`."""

@@ -1,0 +1,49 @@
+"""Support-channel mode: answer customer messages in the configured channels."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.support import SupportContext, handle_support_message
+
+if TYPE_CHECKING:
+    from bot.discord_app.app import CostBot
+
+log = logging.getLogger(__name__)
+
+
+class SupportCog(commands.Cog):
+    """Classify each customer message; answer from a template or escalate to a person."""
+
+    def __init__(self, bot: CostBot) -> None:
+        self.bot = bot
+        self.channel_ids = frozenset(bot.settings.discord.support_channel_ids)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer one customer message (the text itself is never logged)."""
+        if message.author.bot or message.channel.id not in self.channel_ids:
+            return
+        if not message.content.strip():
+            return
+        reply = await handle_support_message(message.content, context=self._context(message))
+        log.info("support message in %s: %s (%s)", message.channel.id, reply.outcome, reply.reason)
+        await message.reply(reply.text, mention_author=False)
+
+    def _context(self, message: discord.Message) -> SupportContext:
+        salt = self.bot.settings.discord.user_hash_salt
+        return SupportContext(
+            service=self.bot.service, templates=self.bot.templates, record=self.bot.deps.record,
+            kind="discord", guild_id=message.guild.id if message.guild else None,
+            channel_id=message.channel.id, user_id=str(message.author.id),
+            user_hash_salt=salt.get_secret_value() if salt else "",
+        )
+
+
+async def setup(bot: CostBot) -> None:
+    """Add the cog."""
+    await bot.add_cog(SupportCog(bot))

@@ -1,0 +1,110 @@
+"""`costbot up`: the model service, the Discord bot and the schedulers together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from apscheduler.schedulers.base import BaseScheduler
+
+from bot.discord_app.app import BotDeps, CostBot, build_bot
+from bot.errors import ConfigurationError
+from bot.runtime import open_resources
+from bot.scheduling import build_scheduler
+from costing.scheduler import start_scheduler
+from storage.migrate import upgrade
+from storage.settings import Settings
+
+log = logging.getLogger(__name__)
+SERVICE_START_TIMEOUT_S = 180.0
+
+
+def require_token(settings: Settings) -> str:
+    """The Discord token from the environment, or a clear error saying how to provide it."""
+    token = settings.discord.token
+    if token is None or not token.get_secret_value().strip():
+        raise ConfigurationError(
+            "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications,"
+            " then run `DISCORD_TOKEN=... costbot up` (the token is read from the environment "
+            "only, never from costbot.toml). Without Discord, try `costbot console`."
+        )
+    return token.get_secret_value()
+
+
+@contextmanager
+def service_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `python -m models.service` and wait until it is live; stop it on exit."""
+    command = [sys.executable, "-m", "models.service", "--host", settings.service.host,
+               "--port", str(settings.service.port)]
+    process = subprocess.Popen(command)
+    try:
+        _wait_live(settings.service.url, process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=settings.service.request_timeout_s + 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_live(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConfigurationError(f"the model service exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise ConfigurationError(f"the model service did not start within {SERVICE_START_TIMEOUT_S}s")
+
+
+def run_up(settings: Settings, *, with_service: bool = True) -> None:
+    """Run everything until SIGINT/SIGTERM, then shut down in order."""
+    token = require_token(settings)
+    if not with_service:
+        asyncio.run(_run_bot(settings, token))
+        return
+    with service_process(settings):
+        asyncio.run(_run_bot(settings, token))
+
+
+async def _run_bot(settings: Settings, token: str) -> None:
+    async with open_resources(settings) as res:
+        upgrade(res.engine)
+        aggregation = start_scheduler(res.session_factory, settings=settings.schedule)
+        summaries: BaseScheduler | None = None
+        bot = build_bot(settings, http_client=res.http, deps=BotDeps(
+            session_factory=res.session_factory, record=res.writer.submit,
+            scheduler=lambda: _scheduler_problem(aggregation, summaries)))
+        summaries = build_scheduler(settings, poster=bot.post, session_factory=res.session_factory)
+        summaries.start()
+        _stop_on_signals(bot)
+        try:
+            await bot.start(token)
+        finally:
+            summaries.shutdown(wait=False)
+            aggregation.shutdown(wait=True)
+            if not bot.is_closed():
+                await bot.close()
+
+
+def _scheduler_problem(*schedulers: BaseScheduler | None) -> str | None:
+    stopped = [s for s in schedulers if s is None or not s.running]
+    return f"{len(stopped)} scheduler(s) not running" if stopped else None
+
+
+def _stop_on_signals(bot: CostBot) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))

@@ -1,0 +1,177 @@
+"""The command layer against the real model service on loopback and a real database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bot.commands import CommandContext, Invoker, run_command
+from bot.errors import ServiceUnavailableError
+from bot.service_client import ModelServiceClient
+from bot.support import SupportContext, decide, handle_support_message, load_templates
+from storage.db import SessionFactory
+from storage.settings import Settings
+from storage.tables import InferenceRecord, PriceSheet, SupportOutcome
+from storage.types import utc_now
+
+CONSOLE = Invoker()
+MEMBER = Invoker(kind="discord", user_id="42", display_name="member", guild_id=1, channel_id=2,
+                 can_manage=False)
+
+
+@pytest.fixture
+async def ctx(settings: Settings, sessions: SessionFactory) -> AsyncIterator[CommandContext]:
+    async with httpx.AsyncClient() as http:
+        service = ModelServiceClient(http, base_url=settings.service.url, timeout_s=20)
+        yield CommandContext(service=service, session_factory=sessions, settings=settings)
+
+
+def _rows(sessions: SessionFactory, table: type) -> list:
+    with Session(sessions().get_bind()) as session:
+        return list(session.exec(select(table)).all())
+
+
+async def test_classify_reports_labels_and_this_inference_cost(ctx: CommandContext) -> None:
+    reply = await run_command(ctx, MEMBER, "classify", {"text": "I lost my card"})
+    fields = {f.name: f.value for f in reply.fields}
+    assert fields["intent"].startswith("**lost_or_stolen_card**")
+    assert "USD" in fields["Cost of this answer"] and "(estimated)" in fields["Cost of this answer"]
+    assert "(measured)" in fields["Latency"]
+
+
+async def test_classify_is_recorded_with_its_source(ctx: CommandContext) -> None:
+    await run_command(ctx, MEMBER, "classify", {"text": "where is my new card"})
+    for _ in range(100):
+        rows = _rows(ctx.session_factory, InferenceRecord)
+        if rows:
+            break
+        import asyncio
+        await asyncio.sleep(0.05)
+    [row] = rows
+    assert (row.source_kind, row.command, row.guild_id, row.channel_id) == ("discord", "classify",
+                                                                            1, 2)
+
+
+async def test_cost_and_roi_name_their_sources(ctx: CommandContext) -> None:
+    await run_command(ctx, CONSOLE, "classify", {"text": "my card has not arrived"})
+    cost = await run_command(ctx, CONSOLE, "cost", {"period": "week", "group_by": "command"})
+    assert not cost.is_error and cost.title == "Cost: week"
+    text = "\n".join(f.value for f in cost.fields)
+    assert "configured price" in text and "estimated energy" in text
+    roi = await run_command(ctx, CONSOLE, "roi", {"period": "today"})
+    values = {f.name: f.value for f in roi.fields}
+    assert "(measured)" in values["Value"] and "(configured)" in values["Value"]
+
+
+async def test_prices_set_is_versioned_and_needs_manage(ctx: CommandContext) -> None:
+    refused = await run_command(ctx, MEMBER, "prices set", {"key": "pue", "value": 1.2})
+    assert refused.is_error and "Manage Server" in refused.text
+    await run_command(ctx, CONSOLE, "prices set", {"key": "pue", "value": 1.2})
+    await run_command(ctx, CONSOLE, "prices set", {"key": "pue", "value": 1.3})
+    sheets = [s for s in _rows(ctx.session_factory, PriceSheet) if s.changed_by != "settings"]
+    assert [s.prices["pue"] for s in sheets] == ["1.2", "1.3"]
+    shown = await run_command(ctx, CONSOLE, "prices show", {})
+    assert {f.name: f.value for f in shown.fields}["pue"] == "1.3 (configured by console:console)"
+
+
+async def test_budget_set_and_show(ctx: CommandContext) -> None:
+    done = await run_command(ctx, CONSOLE, "budget set",
+                             {"limit": 12.5, "scope": "channel", "value": "77"})
+    assert "channel 77" in done.text and "12.50 USD" in done.text
+    bad = await run_command(ctx, CONSOLE, "budget set", {"limit": 5, "scope": "channel"})
+    assert bad.is_error and "needs a value" in bad.text
+    shown = await run_command(ctx, CONSOLE, "budget show", {})
+    assert [f.name for f in shown.fields] == ["channel 77"]
+
+
+@pytest.mark.parametrize(("name", "options", "message"), [
+    ("nope", {}, "Unknown command"),
+    ("classify", {}, "needs `text`"),
+    ("classify", {"text": "x" * 2001}, "too long"),
+    ("cost", {"period": "fortnight"}, "bad period"),
+    ("cost", {"period": (utc_now() + timedelta(days=3)).date().isoformat() + "..2999-01-01"},
+     "future"),
+    ("cost", {"group_by": "colour"}, "must be one of"),
+    ("budget set", {"limit": 2_000_000}, "out of range"),
+    ("budget set", {"limit": "ten"}, "must be a number"),
+    ("prices set", {"key": "gpu_hour", "value": float("nan")}, "finite"),
+    ("help", {"verbose": "yes"}, "no option"),
+])
+async def test_bad_input_is_answered_clearly(ctx: CommandContext, name: str, options: dict,
+                                             message: str) -> None:
+    reply = await run_command(ctx, CONSOLE, name, options)
+    assert reply.is_error and reply.ephemeral and message in reply.text
+
+
+async def test_models_health_and_help(ctx: CommandContext) -> None:
+    models = await run_command(ctx, CONSOLE, "models", {})
+    assert {f.name for f in models.fields} == {"intent", "sentiment"}
+    assert "metrics (measured" in models.fields[0].value
+    health = await run_command(ctx, CONSOLE, "health", {})
+    assert health.text == "All good."
+    assert len((await run_command(ctx, CONSOLE, "help", {})).fields) == 11
+
+
+async def test_down_service_is_a_clear_reply(ctx: CommandContext, unused_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        down = ModelServiceClient(http, base_url=unused_url, timeout_s=2)
+        reply = await run_command(
+            CommandContext(service=down, session_factory=ctx.session_factory,
+                           settings=ctx.settings), CONSOLE, "classify", {"text": "hi"})
+        health = await run_command(
+            CommandContext(service=down, session_factory=ctx.session_factory,
+                           settings=ctx.settings, scheduler=lambda: "stopped"),
+            CONSOLE, "health", {})
+        with pytest.raises(ServiceUnavailableError):
+            await down.classify("hi", source=CONSOLE.source("classify"))
+    assert reply.is_error and "not answering" in reply.text and "costbot serve" in reply.text
+    values = {f.name: f.value for f in health.fields}
+    assert values["model service"].startswith("down") and values["scheduler"] == "down: stopped"
+    assert values["database"] == "ok"
+
+
+async def test_support_message_recorded_as_outcome(ctx: CommandContext, sessions: SessionFactory,
+                                                   settings: Settings) -> None:
+    from bot.runtime import open_resources
+
+    async with open_resources(settings) as res:
+        context = SupportContext(service=ctx.service, templates=load_templates(),
+                                 record=res.writer.submit, user_id="u1", user_hash_salt="s")
+        resolved = await handle_support_message("my card has not arrived", context=context)
+        escalated = await handle_support_message("this is terrible", context=context)
+        res.writer.flush()
+    assert (resolved.outcome, resolved.intent) == ("resolved", "card_arrival")
+    assert escalated.outcome == "escalated"
+    rows = _rows(sessions, SupportOutcome)
+    assert sorted(r.outcome for r in rows) == ["escalated", "resolved"]
+    assert all(r.user_hash and "u1" not in r.user_hash for r in rows)
+
+
+def test_decision_rules() -> None:
+    templates = load_templates()
+    assert decide(intent="card_arrival", sentiment="neutral", templates=templates).outcome == (
+        "resolved")
+    assert decide(intent="unknown", sentiment="positive",
+                  templates=templates).reason == "intent unknown"
+    assert decide(intent="card_arrival", sentiment="negative",
+                  templates=templates).reason == "negative sentiment"
+    assert decide(intent="brand_new_intent", sentiment="neutral",
+                  templates=templates).text == templates.fallback
+
+
+def test_templates_cover_every_banking77_intent() -> None:
+    import csv
+    from pathlib import Path
+
+    path = Path("/work/shared/data/banking77/train.csv")
+    if not path.exists():
+        pytest.skip("BANKING77 not present on this machine")
+    with path.open(encoding="utf-8") as handle:
+        labels = {row["label"] for row in csv.DictReader(handle)}
+    templates = load_templates()
+    assert set(templates.intents) == labels and len(labels) == 77
+    assert all(20 <= len(text) <= 300 for text in templates.intents.values())

@@ -1,0 +1,174 @@
+"""The Discord adapter through discord.py's own objects: real bot, interactions; HTTP recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.discord_app.app import BotDeps
+from bot.support import load_templates
+from storage.db import SessionFactory
+from storage.settings import DiscordSettings, ServiceSettings, Settings
+from storage.tables import SupportOutcome
+from tests.bot.discord_harness import (
+    CHANNEL_ID,
+    GUILD_ID,
+    MANAGE_GUILD,
+    Harness,
+    start_harness,
+    within_limits,
+)
+
+DEFERRED, MESSAGE = 5, 4
+
+
+def _discord_settings(settings: Settings, **discord: Any) -> Settings:
+    values = {"sync_guild_id": GUILD_ID, "support_channel_ids": [CHANNEL_ID], "cooldown_s": 0}
+    return settings.model_copy(update={"discord": DiscordSettings(**{**values, **discord})})
+
+
+async def _harness(settings: Settings, sessions: SessionFactory) -> AsyncIterator[Harness]:
+    records: list[SupportOutcome] = []
+    async with httpx.AsyncClient() as http:
+        deps = BotDeps(session_factory=sessions, record=records.append, scheduler=lambda: None)
+        harness = await start_harness(settings, http, deps=deps)
+        harness.records = records
+        try:
+            yield harness
+        finally:
+            await harness.bot.close()
+
+
+@pytest.fixture
+async def harness(settings: Settings, sessions: SessionFactory) -> AsyncIterator[Harness]:
+    """The bot against the real service, support channel and guild sync configured."""
+    async for h in _harness(_discord_settings(settings), sessions):
+        yield h
+
+
+def _answer(calls: list[Any]) -> Any:
+    assert len(calls) == 1, calls
+    call = calls[0]
+    assert call.path.endswith("/callback") and call.body["type"] == MESSAGE
+    assert within_limits(call)
+    return call
+
+
+async def test_login_loads_cogs_and_syncs_to_the_test_guild(harness: Harness) -> None:
+    assert {"ClassifyCog", "CostsCog", "PricesCog", "InfoCog", "ErrorsCog", "SupportCog"} <= set(
+        harness.bot.cogs)
+    syncs = [c for c in harness.http.calls if c.method == "PUT"]
+    assert [c.path for c in syncs] == ["/applications/{application_id}/guilds/{guild_id}/commands"]
+    synced: list[dict[str, Any]] = syncs[0].body  # type: ignore[assignment]
+    assert {c["name"] for c in synced} >= {"classify", "cost", "budget", "prices", "help"}
+
+
+async def test_classify_answers_with_an_embed_of_labels_and_cost(harness: Harness) -> None:
+    call = _answer(await harness.invoke("classify", text="my card has not arrived"))
+    assert not call.ephemeral
+    assert call.embeds[0]["title"] == "Classification"
+    assert "intent: **card_arrival**" in call.text
+    assert "Cost of this answer" in call.text and "(estimated" in call.text
+
+
+async def test_slow_command_is_deferred_then_followed_up(harness: Harness) -> None:
+    harness.bot.defer_after_s = 0.0
+    calls = await harness.invoke("classify", text="where is my new card")
+    assert [c.body.get("type") for c in calls[:1]] == [DEFERRED]
+    assert calls[1].method == "POST" and calls[1].path == "/webhooks/{webhook_id}/{webhook_token}"
+    assert "Classification" in calls[1].text
+
+
+async def test_help_is_ephemeral(harness: Harness) -> None:
+    call = _answer(await harness.invoke("help"))
+    assert call.ephemeral and "/budget set" in call.text
+
+
+async def test_report_attaches_the_chart(harness: Harness) -> None:
+    call = _answer(await harness.invoke("report now"))
+    [(filename, data)] = call.files
+    assert filename == "cost-per-day.png" and data.startswith(b"\x89PNG")
+    assert call.embeds[0]["image"]["url"] == "attachment://cost-per-day.png"
+
+
+async def test_set_commands_need_manage_server(harness: Harness) -> None:
+    refused = _answer(await harness.invoke("prices set", key="gpu_hour", value=2.5))
+    assert refused.ephemeral and "Manage Server" in refused.text
+    allowed = _answer(await harness.invoke("prices set", key="gpu_hour", value=2.5,
+                                           permissions=MANAGE_GUILD))
+    assert "gpu_hour set to 2.5" in allowed.text
+    in_dm = _answer(await harness.invoke("budget set", limit=10.0, guild=False))
+    assert "Manage Server" in in_dm.text
+
+
+async def test_out_of_range_option_is_refused_by_our_code(harness: Harness) -> None:
+    call = _answer(await harness.invoke("budget set", limit=-5.0, permissions=MANAGE_GUILD))
+    assert call.ephemeral and "out of range" in call.text
+    call = _answer(await harness.invoke("cost", period="2099-01-01..2099-01-31"))
+    assert call.ephemeral and "future" in call.text
+    call = _answer(await harness.invoke("cost", group_by="colour"))
+    assert "must be one of" in call.text
+
+
+async def test_cooldown_per_user(settings: Settings, sessions: SessionFactory) -> None:
+    async for h in _harness(_discord_settings(settings, cooldown_s=60), sessions):
+        assert "costbot commands" in _answer(await h.invoke("help", user_id=1)).text
+        slowed = _answer(await h.invoke("help", user_id=1))
+        assert slowed.ephemeral and "Slow down" in slowed.text
+        assert "costbot commands" in _answer(await h.invoke("help", user_id=2)).text
+
+
+async def test_service_down_gives_a_clear_private_message(
+    settings: Settings, sessions: SessionFactory, unused_url: str
+) -> None:
+    down = settings.model_copy(update={"service": ServiceSettings(url=unused_url)})
+    async for h in _harness(_discord_settings(down), sessions):
+        call = _answer(await h.invoke("classify", text="my card has not arrived"))
+        assert call.ephemeral and "not answering" in call.text and "Try again" in call.text
+        assert "Traceback" not in call.text
+
+
+async def test_support_message_answered_from_template_and_recorded(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_text = "my card has not arrived"
+    [reply] = await harness.message(secret_text)
+    assert reply.path == "/channels/{channel_id}/messages"
+    assert reply.body["content"] == load_templates().intents["card_arrival"]
+    assert reply.body["message_reference"]["channel_id"] == CHANNEL_ID
+    [outcome] = harness.records
+    assert (outcome.outcome, outcome.intent, outcome.channel_id) == ("resolved", "card_arrival",
+                                                                     CHANNEL_ID)
+    assert outcome.user_hash and "2001" not in outcome.user_hash
+    assert secret_text not in caplog.text
+
+
+async def test_negative_message_escalates(harness: Harness) -> None:
+    [reply] = await harness.message("this is terrible, worst bank ever")
+    assert "a person from the team will take this" in reply.body["content"].lower()
+    assert harness.records[0].outcome == "escalated"
+
+
+async def test_messages_elsewhere_or_from_bots_are_ignored(harness: Harness) -> None:
+    assert await harness.message("my card has not arrived", channel_id=CHANNEL_ID + 1) == []
+    assert await harness.message("my card has not arrived", author_bot=True) == []
+    await asyncio.sleep(0)
+    assert harness.records == []
+
+
+async def test_unexpected_error_is_logged_and_answered_without_traceback(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    harness.bot.respond = broken  # type: ignore[method-assign]
+    call = _answer(await harness.invoke("health"))
+    assert call.ephemeral and "Something went wrong on our side" in call.text
+    assert "boom" not in call.text and "RuntimeError: boom" in caplog.text
