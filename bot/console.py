@@ -104,8 +104,10 @@ def render_support(reply: SupportReply) -> str:
     if reply.cost is not None:
         source = "measured" if reply.cost.energy_measured else "estimated"
         cost = f" | cost {reply.cost.total:.3g} {reply.cost.currency} ({source})"
-    detail = (f"[{reply.outcome}: {reply.reason} | intent {reply.intent} {reply.confidence:.0%}"
-              f" | sentiment {reply.sentiment or '-'}{cost}]")
+    detail = (
+        f"[{reply.outcome}: {reply.reason} | intent {reply.intent} {reply.confidence:.0%}"
+        f" | sentiment {reply.sentiment or '-'}{cost}]"
+    )
     return f"bot: {reply.text}\n  {detail}"
 
 
@@ -156,11 +158,19 @@ async def run_console(settings: Settings, *, stream: TextIO, charts_dir: Path) -
     async with open_resources(settings) as res:
         salt = settings.discord.user_hash_salt
         console = Console(
-            ctx=CommandContext(service=res.service(settings), session_factory=res.session_factory,
-                               settings=settings),
-            support=SupportContext(service=res.service(settings), templates=load_templates(),
-                                   record=res.writer.submit, kind="console", user_id="console",
-                                   user_hash_salt=salt.get_secret_value() if salt else ""),
+            ctx=CommandContext(
+                service=res.service(settings),
+                session_factory=res.session_factory,
+                settings=settings,
+            ),
+            support=SupportContext(
+                service=res.service(settings),
+                templates=load_templates(),
+                record=res.writer.submit,
+                kind="console",
+                user_id="console",
+                user_hash_salt=salt.get_secret_value() if salt else "",
+            ),
             charts_dir=charts_dir,
         )
         await console.run(_lines(stream, prompt=stream.isatty()), _write_stdout)

@@ -26,8 +26,10 @@ class EmbedPart:
     @property
     def size(self) -> int:
         """Characters as Discord counts them towards the 6000 total."""
-        return len(self.title) + len(self.description) + sum(
-            len(f.name) + len(f.value) for f in self.fields
+        return (
+            len(self.title)
+            + len(self.description)
+            + sum(len(f.name) + len(f.value) for f in self.fields)
         )
 
 
@@ -74,8 +76,11 @@ def fit_embeds(reply: Reply) -> list[EmbedPart]:
 
 
 def _fit_field(field: ReplyField) -> ReplyField:
-    return ReplyField(clip(field.name or "\u200b", FIELD_NAME),
-                      clip(field.value or "\u200b", FIELD_VALUE), field.inline)
+    return ReplyField(
+        clip(field.name or "\u200b", FIELD_NAME),
+        clip(field.value or "\u200b", FIELD_VALUE),
+        field.inline,
+    )
 
 
 def embeds_total(parts: list[EmbedPart]) -> int:

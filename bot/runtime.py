@@ -26,8 +26,9 @@ class Resources:
 
     def service(self, settings: Settings) -> ModelServiceClient:
         """A model-service client over the shared HTTP client."""
-        return ModelServiceClient(self.http, base_url=settings.service.url,
-                                  timeout_s=settings.service.request_timeout_s)
+        return ModelServiceClient(
+            self.http, base_url=settings.service.url, timeout_s=settings.service.request_timeout_s
+        )
 
 
 @asynccontextmanager

@@ -53,24 +53,31 @@ def summary_target(kind: str, *, now: datetime, timezone: str) -> SummaryTarget:
     if kind == "daily":
         return SummaryTarget(yesterday, last.isoformat(), f"Daily summary: {last}")
     span = f"{last - timedelta(days=6)}..{last}"
-    return SummaryTarget(parse_period(span, now=now, timezone=timezone), span,
-                         f"Weekly summary: {span}")
+    return SummaryTarget(
+        parse_period(span, now=now, timezone=timezone), span, f"Weekly summary: {span}"
+    )
 
 
 async def post_summary(
-    schedule: SummarySchedule, *, poster: Poster, session_factory: SessionFactory,
-    settings: Settings, now: datetime,
+    schedule: SummarySchedule,
+    *,
+    poster: Poster,
+    session_factory: SessionFactory,
+    settings: Settings,
+    now: datetime,
 ) -> bool:
     """Post one scheduled summary unless it was already posted; True if posted now."""
     target = summary_target(schedule.kind, now=now, timezone=settings.schedule.timezone)
     claim = _claim(session_factory, schedule, key=target.key, now=now)
     if claim is None:
-        log.info("%s summary %s for %s already posted", schedule.kind, target.key,
-                 schedule.channel_id)
+        log.info(
+            "%s summary %s for %s already posted", schedule.kind, target.key, schedule.channel_id
+        )
         return False
     try:
-        reply = summary_reply(ReportDeps(session_factory, settings, now), period=target.period,
-                              title=target.title)
+        reply = summary_reply(
+            ReportDeps(session_factory, settings, now), period=target.period, title=target.title
+        )
         message_id = await poster(schedule.channel_id, reply)
     except BaseException:
         _release(session_factory, claim)
@@ -79,10 +86,12 @@ async def post_summary(
     return True
 
 
-def _claim(session_factory: SessionFactory, schedule: SummarySchedule, *, key: str,
-           now: datetime) -> int | None:
-    row = ScheduledPost(channel_id=schedule.channel_id, kind=schedule.kind, period_key=key,
-                        posted_at=now)
+def _claim(
+    session_factory: SessionFactory, schedule: SummarySchedule, *, key: str, now: datetime
+) -> int | None:
+    row = ScheduledPost(
+        channel_id=schedule.channel_id, kind=schedule.kind, period_key=key, posted_at=now
+    )
     try:
         with session_scope(session_factory) as session:
             session.add(row)
@@ -121,15 +130,21 @@ def alert_reply(alert: AlertView) -> Reply:
     """The message for a crossed budget threshold."""
     budget = alert.budget
     scope = budget.scope.kind + (f" {budget.scope.value}" if budget.scope.value else "")
-    return Reply(title=f"Budget alert: {scope} at {alert.threshold_pct}%",
-                 text=f"{fmt(alert.spent, budget.currency)} spent in {alert.month} (measured and "
-                 f"estimated costs) of a {fmt(budget.limit, budget.currency)} limit "
-                 "(configured). See `/budget show` and `/cost month group_by:model`.")
+    return Reply(
+        title=f"Budget alert: {scope} at {alert.threshold_pct}%",
+        text=f"{fmt(alert.spent, budget.currency)} spent in {alert.month} (measured and "
+        f"estimated costs) of a {fmt(budget.limit, budget.currency)} limit "
+        "(configured). See `/budget show` and `/cost month group_by:model`.",
+    )
 
 
 async def with_retries(
-    job: Callable[[], Awaitable[object]], *, name: str, attempts: int = 3,
-    delay_s: float = 30.0, sleep: Sleep = asyncio.sleep,
+    job: Callable[[], Awaitable[object]],
+    *,
+    name: str,
+    attempts: int = 3,
+    delay_s: float = 30.0,
+    sleep: Sleep = asyncio.sleep,
 ) -> bool:
     """Run a job; on a retryable failure log it and try again later. True if it succeeded."""
     for attempt in range(1, attempts + 1):
@@ -137,8 +152,9 @@ async def with_retries(
             await job()
             return True
         except RETRYABLE as error:
-            log.warning("job %s failed (attempt %d/%d): %s", name, attempt, attempts,
-                        type(error).__name__)
+            log.warning(
+                "job %s failed (attempt %d/%d): %s", name, attempt, attempts, type(error).__name__
+            )
             if attempt < attempts:
                 await sleep(delay_s * attempt)
     log.error("job %s gave up after %d attempts", name, attempts)
@@ -148,13 +164,18 @@ async def with_retries(
 def summary_trigger(schedule: SummarySchedule, timezone: str) -> CronTrigger:
     """A cron trigger at the schedule's local time (daily, or weekly on its day)."""
     day = schedule.day_of_week if schedule.kind == "weekly" else "*"
-    return CronTrigger(day_of_week=day, hour=schedule.hour, minute=schedule.minute,
-                       timezone=timezone)
+    return CronTrigger(
+        day_of_week=day, hour=schedule.hour, minute=schedule.minute, timezone=timezone
+    )
 
 
 def build_scheduler(
-    settings: Settings, *, poster: Poster, session_factory: SessionFactory,
-    clock: Callable[[], datetime] = utc_now, retry_delay_s: float = 30.0,
+    settings: Settings,
+    *,
+    poster: Poster,
+    session_factory: SessionFactory,
+    clock: Callable[[], datetime] = utc_now,
+    retry_delay_s: float = 30.0,
 ) -> AsyncIOScheduler:
     """A scheduler (not started) with one job per summary and the budget-alert job."""
     scheduler = AsyncIOScheduler(timezone=settings.schedule.timezone)
@@ -162,19 +183,46 @@ def build_scheduler(
         name = f"summary-{schedule.kind}-{schedule.channel_id}-{index}"
 
         async def run(schedule: SummarySchedule = schedule, name: str = name) -> None:
-            await with_retries(lambda: post_summary(
-                schedule, poster=poster, session_factory=session_factory, settings=settings,
-                now=clock()), name=name, delay_s=retry_delay_s)
+            await with_retries(
+                lambda: post_summary(
+                    schedule,
+                    poster=poster,
+                    session_factory=session_factory,
+                    settings=settings,
+                    now=clock(),
+                ),
+                name=name,
+                delay_s=retry_delay_s,
+            )
 
-        scheduler.add_job(run, summary_trigger(schedule, settings.schedule.timezone), id=name,
-                          coalesce=True, misfire_grace_time=3600, max_instances=1)
+        scheduler.add_job(
+            run,
+            summary_trigger(schedule, settings.schedule.timezone),
+            id=name,
+            coalesce=True,
+            misfire_grace_time=3600,
+            max_instances=1,
+        )
     channels = sorted({s.channel_id for s in settings.schedule.summaries})
     if channels:
-        async def alerts() -> None:
-            await with_retries(lambda: post_alerts(
-                poster=poster, session_factory=session_factory, channel_ids=channels,
-                now=clock()), name="budget-alerts", delay_s=retry_delay_s)
 
-        scheduler.add_job(alerts, IntervalTrigger(seconds=ALERT_INTERVAL_S), id="budget-alerts",
-                          coalesce=True, max_instances=1)
+        async def alerts() -> None:
+            await with_retries(
+                lambda: post_alerts(
+                    poster=poster,
+                    session_factory=session_factory,
+                    channel_ids=channels,
+                    now=clock(),
+                ),
+                name="budget-alerts",
+                delay_s=retry_delay_s,
+            )
+
+        scheduler.add_job(
+            alerts,
+            IntervalTrigger(seconds=ALERT_INTERVAL_S),
+            id="budget-alerts",
+            coalesce=True,
+            max_instances=1,
+        )
     return scheduler

@@ -26,8 +26,13 @@ class Source:
 
     def to_json(self) -> dict[str, Any]:
         """The request's `source` object, without empty keys."""
-        data = {"kind": self.kind, "command": self.command, "guild_id": self.guild_id,
-                "channel_id": self.channel_id, "user": self.user}
+        data = {
+            "kind": self.kind,
+            "command": self.command,
+            "guild_id": self.guild_id,
+            "channel_id": self.channel_id,
+            "user": self.user,
+        }
         return {key: value for key, value in data.items() if value is not None}
 
 
@@ -121,7 +126,8 @@ class ModelServiceClient:
             raise self._unavailable(error) from None
         if response.status_code >= 500:
             raise ServiceUnavailableError(
-                self.base_url, f"HTTP {response.status_code}: {_detail(response)}",
+                self.base_url,
+                f"HTTP {response.status_code}: {_detail(response)}",
                 retry_after_s=_retry_after(response),
             )
         if response.status_code >= 400:

@@ -38,8 +38,11 @@ def load_templates() -> ReplyTemplates:
     """The templates shipped in bot/data/reply_templates.json."""
     raw = resources.files("bot").joinpath("data/reply_templates.json").read_text("utf-8")
     data = json.loads(raw)
-    return ReplyTemplates(intents=MappingProxyType(dict(data["intents"])),
-                          fallback=data["fallback"], escalation=data["escalation"])
+    return ReplyTemplates(
+        intents=MappingProxyType(dict(data["intents"])),
+        fallback=data["fallback"],
+        escalation=data["escalation"],
+    )
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,13 @@ class SupportReply:
 
 async def handle_support_message(text: str, *, context: SupportContext) -> SupportReply:
     """Classify, decide, record the outcome; a down service escalates instead of failing."""
-    source = Source(kind=context.kind, command="support", guild_id=context.guild_id,
-                    channel_id=context.channel_id, user=context.user_id)
+    source = Source(
+        kind=context.kind,
+        command="support",
+        guild_id=context.guild_id,
+        channel_id=context.channel_id,
+        user=context.user_id,
+    )
     try:
         result = await context.service.classify(text, source=source)
     except (ServiceUnavailableError, ServiceRejectedError) as error:
@@ -115,16 +123,28 @@ def _from_classification(result: Classification, templates: ReplyTemplates) -> S
     intent, sentiment = result.label("intent"), result.label("sentiment")
     decision = decide(intent=intent, sentiment=sentiment, templates=templates)
     confidence = result.predictions["intent"].score if "intent" in result.predictions else 0.0
-    return SupportReply(decision.text, decision.outcome, decision.reason, intent=intent,
-                        sentiment=sentiment, confidence=confidence, cost=result.cost,
-                        request_id=result.request_id)
+    return SupportReply(
+        decision.text,
+        decision.outcome,
+        decision.reason,
+        intent=intent,
+        sentiment=sentiment,
+        confidence=confidence,
+        cost=result.cost,
+        request_id=result.request_id,
+    )
 
 
 def _outcome_record(reply: SupportReply, context: SupportContext) -> SupportOutcome:
     return SupportOutcome(
-        request_id=reply.request_id[:32], source_kind=context.kind, guild_id=context.guild_id,
-        channel_id=context.channel_id, user_hash=hash_user(context.user_id, context.user_hash_salt),
-        intent=reply.intent[:100], sentiment=reply.sentiment[:32], outcome=reply.outcome,
+        request_id=reply.request_id[:32],
+        source_kind=context.kind,
+        guild_id=context.guild_id,
+        channel_id=context.channel_id,
+        user_hash=hash_user(context.user_id, context.user_hash_salt),
+        intent=reply.intent[:100],
+        sentiment=reply.sentiment[:32],
+        outcome=reply.outcome,
         reason=reply.reason[:200],
     )
 

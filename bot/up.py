@@ -41,8 +41,15 @@ def require_token(settings: Settings) -> str:
 @contextmanager
 def service_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     """Start `python -m models.service` and wait until it is live; stop it on exit."""
-    command = [sys.executable, "-m", "models.service", "--host", settings.service.host,
-               "--port", str(settings.service.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "models.service",
+        "--host",
+        settings.service.host,
+        "--port",
+        str(settings.service.port),
+    ]
     process = subprocess.Popen(command)
     try:
         _wait_live(settings.service.url, process)
@@ -84,9 +91,15 @@ async def _run_bot(settings: Settings, token: str) -> None:
         upgrade(res.engine)
         aggregation = start_scheduler(res.session_factory, settings=settings.schedule)
         summaries: BaseScheduler | None = None
-        bot = build_bot(settings, http_client=res.http, deps=BotDeps(
-            session_factory=res.session_factory, record=res.writer.submit,
-            scheduler=lambda: _scheduler_problem(aggregation, summaries)))
+        bot = build_bot(
+            settings,
+            http_client=res.http,
+            deps=BotDeps(
+                session_factory=res.session_factory,
+                record=res.writer.submit,
+                scheduler=lambda: _scheduler_problem(aggregation, summaries),
+            ),
+        )
         summaries = build_scheduler(settings, poster=bot.post, session_factory=res.session_factory)
         summaries.start()
         _stop_on_signals(bot)

@@ -18,16 +18,18 @@ def classification_reply(result: Classification) -> Reply:
     fields = [_prediction_field(result, task) for task in sorted(result.predictions)]
     fields.extend(cost_fields(result.cost))
     note = " (text was truncated to the model's length)" if result.truncated else ""
-    return Reply(title="Classification", text=f"{result.tokens} tokens{note}.",
-                 fields=tuple(fields))
+    return Reply(
+        title="Classification", text=f"{result.tokens} tokens{note}.", fields=tuple(fields)
+    )
 
 
 def _prediction_field(result: Classification, task: str) -> ReplyField:
     prediction = result.predictions[task]
     runners = ", ".join(f"{label} {score:.0%}" for label, score in prediction.top[1:3])
     extra = f"\nnext: {runners}" if runners else ""
-    return ReplyField(task, f"**{prediction.label}** ({prediction.score:.0%} confidence){extra}",
-                      inline=True)
+    return ReplyField(
+        task, f"**{prediction.label}** ({prediction.score:.0%} confidence){extra}", inline=True
+    )
 
 
 def cost_fields(cost: InferenceCost) -> list[ReplyField]:
@@ -35,13 +37,20 @@ def cost_fields(cost: InferenceCost) -> list[ReplyField]:
     energy_source = "measured" if cost.energy_measured else "estimated"
     parts = [
         f"{name}: {money(amount, cost.currency)} ({source_of(cost.provenance.get(name, ''))})"
-        for name, amount in cost.money.items() if name != "total"
+        for name, amount in cost.money.items()
+        if name != "total"
     ]
     return [
-        ReplyField("Cost of this answer",
-                   f"**{money(cost.total, cost.currency)}** (from the service's measurement)\n"
-                   + "\n".join(parts)),
-        ReplyField("Energy", f"{cost.energy_j:.3g} J ({energy_source}: {cost.energy_method}); "
-                   f"CO2 {cost.co2_g:.3g} g ({energy_source})", inline=True),
+        ReplyField(
+            "Cost of this answer",
+            f"**{money(cost.total, cost.currency)}** (from the service's measurement)\n"
+            + "\n".join(parts),
+        ),
+        ReplyField(
+            "Energy",
+            f"{cost.energy_j:.3g} J ({energy_source}: {cost.energy_method}); "
+            f"CO2 {cost.co2_g:.3g} g ({energy_source})",
+            inline=True,
+        ),
         ReplyField("Latency", f"{cost.latency_ms:.1f} ms (measured)", inline=True),
     ]

@@ -30,8 +30,13 @@ class Invoker:
 
     def source(self, command: str) -> Source:
         """The `source` the model service records for this invoker and command."""
-        return Source(kind=self.kind, command=command[:32], guild_id=self.guild_id,
-                      channel_id=self.channel_id, user=self.user_id)
+        return Source(
+            kind=self.kind,
+            command=command[:32],
+            guild_id=self.guild_id,
+            channel_id=self.channel_id,
+            user=self.user_id,
+        )
 
 
 @dataclass(frozen=True)

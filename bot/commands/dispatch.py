@@ -46,8 +46,10 @@ async def run_command(
         return error_reply(str(error))
     except SQLAlchemyError as error:
         log.warning("/%s: database error %s", name, type(error).__name__)
-        return error_reply("The database is not answering right now. Try again in a minute; "
-                           "`/health` shows what is down.")
+        return error_reply(
+            "The database is not answering right now. Try again in a minute; "
+            "`/health` shows what is down."
+        )
 
 
 async def _run(ctx: CommandContext, invoker: Invoker, name: str, options: dict[str, Any]) -> Reply:

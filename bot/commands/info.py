@@ -20,14 +20,16 @@ async def models(ctx: CommandContext, invoker: Invoker) -> Reply:
     adapters = data.get("adapters", []) if isinstance(data, dict) else []
     fields = tuple(_adapter_field(adapter) for adapter in adapters)
     header = f"Base model `{data.get('model_name', '?')}` on {data.get('device', '?')}."
-    return Reply(title="Models", text=header if fields else header + " No adapters loaded.",
-                 fields=fields)
+    return Reply(
+        title="Models", text=header if fields else header + " No adapters loaded.", fields=fields
+    )
 
 
 def _adapter_field(adapter: dict[str, Any]) -> ReplyField:
     metrics = adapter.get("metrics") or {}
-    shown = ", ".join(f"{k} {_number(v)}" for k, v in sorted(metrics.items())
-                      if isinstance(v, int | float))[:300]
+    shown = ", ".join(
+        f"{k} {_number(v)}" for k, v in sorted(metrics.items()) if isinstance(v, int | float)
+    )[:300]
     lines = [
         f"version `{adapter.get('version', '?')}`, {len(adapter.get('labels', []))} labels, "
         f"threshold {_number(adapter.get('threshold', 0))}",
@@ -41,8 +43,9 @@ def _training_cost(cost: dict[str, Any] | None) -> str:
     if not cost:
         return "not recorded"
     currency = str(cost.get("currency", "USD"))
-    total = cost.get("total", cost.get("money", {}).get("total") if isinstance(
-        cost.get("money"), dict) else None)
+    total = cost.get(
+        "total", cost.get("money", {}).get("total") if isinstance(cost.get("money"), dict) else None
+    )
     if not isinstance(total, int | float | str):
         return ", ".join(f"{k}={v}" for k, v in sorted(cost.items()))[:200]
     method = str(cost.get("energy_method", cost.get("provenance", "")))
@@ -57,8 +60,9 @@ async def health(ctx: CommandContext, invoker: Invoker) -> Reply:
     """Whether the model service, the database and the scheduler work."""
     fields = (await _service_health(ctx), _database_health(ctx), _scheduler_health(ctx))
     healthy = all(f.value.startswith("ok") for f in fields)
-    return Reply(title="Health", text="All good." if healthy else "Something needs attention.",
-                 fields=fields)
+    return Reply(
+        title="Health", text="All good." if healthy else "Something needs attention.", fields=fields
+    )
 
 
 async def _service_health(ctx: CommandContext) -> ReplyField:
@@ -89,6 +93,9 @@ def _scheduler_health(ctx: CommandContext) -> ReplyField:
 async def help_(ctx: CommandContext, invoker: Invoker) -> Reply:
     """Every command with its usage."""
     fields = tuple(ReplyField(spec.usage, spec.description) for spec in SPECS)
-    return Reply(title="costbot commands",
-                 text="Figures are marked measured, estimated or configured.", fields=fields,
-                 ephemeral=True)
+    return Reply(
+        title="costbot commands",
+        text="Figures are marked measured, estimated or configured.",
+        fields=fields,
+        ephemeral=True,
+    )

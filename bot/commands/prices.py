@@ -18,13 +18,19 @@ async def prices_show(ctx: CommandContext, invoker: Invoker) -> Reply:
 async def prices_set(ctx: CommandContext, invoker: Invoker, *, key: str, value: float) -> Reply:
     """Store a new version of the prices with one value changed, valid from now."""
     version = set_price(
-        ctx.session_factory, key=key, value=_decimal(value), now=ctx.now(),
-        changed_by=f"{invoker.kind}:{invoker.display_name}"[:100], defaults=ctx.settings.prices,
+        ctx.session_factory,
+        key=key,
+        value=_decimal(value),
+        now=ctx.now(),
+        changed_by=f"{invoker.kind}:{invoker.display_name}"[:100],
+        defaults=ctx.settings.prices,
     )
     reply = _sheet_reply(version, title=f"Price {key} set to {_decimal(value)}")
-    return reply.with_text(f"New version {version.id}, valid from "
-                           f"{version.valid_from:%Y-%m-%d %H:%M} UTC. Earlier costs keep the "
-                           "prices of their time.")
+    return reply.with_text(
+        f"New version {version.id}, valid from "
+        f"{version.valid_from:%Y-%m-%d %H:%M} UTC. Earlier costs keep the "
+        "prices of their time."
+    )
 
 
 def _decimal(value: float) -> str:
@@ -36,12 +42,20 @@ def _sheet_reply(version: SheetVersion, *, title: str) -> Reply:
     origin = _origin(version)
     currency = prices.pop("currency")
     hardware = prices.pop("hardware")
-    fields = tuple(ReplyField(key, f"{value} ({origin})", inline=True)
-                   for key, value in prices.items())
-    when = "settings defaults" if version.id is None else (
-        f"version {version.id}, valid from {version.valid_from:%Y-%m-%d %H:%M} UTC")
-    return Reply(title=title, text=f"{when}; currency {currency}, hardware {hardware}. "
-                 "All prices are configured, not measured.", fields=fields)
+    fields = tuple(
+        ReplyField(key, f"{value} ({origin})", inline=True) for key, value in prices.items()
+    )
+    when = (
+        "settings defaults"
+        if version.id is None
+        else (f"version {version.id}, valid from {version.valid_from:%Y-%m-%d %H:%M} UTC")
+    )
+    return Reply(
+        title=title,
+        text=f"{when}; currency {currency}, hardware {hardware}. "
+        "All prices are configured, not measured.",
+        fields=fields,
+    )
 
 
 def _origin(version: SheetVersion) -> str:

@@ -54,20 +54,29 @@ def fmt(amount: Money, currency: str) -> str:
 
 def _span(start: datetime, end: datetime, timezone: str) -> str:
     zone = Period(start, end, timezone).zone
-    return (f"{start.astimezone(zone):%Y-%m-%d %H:%M} to {end.astimezone(zone):%Y-%m-%d %H:%M} "
-            f"({timezone})")
+    return (
+        f"{start.astimezone(zone):%Y-%m-%d %H:%M} to {end.astimezone(zone):%Y-%m-%d %H:%M} "
+        f"({timezone})"
+    )
 
 
 async def cost(ctx: CommandContext, invoker: Invoker, *, period: str, group_by: str) -> Reply:
     """Inference cost in a period, by group, with a per-day chart when grouped by day."""
     deps = ReportDeps.of(ctx)
-    report = cost_report(deps.session_factory, period=deps.period(period), group_by=group_by,
-                         now=deps.now, prices=deps.book(), timezone=deps.settings.schedule.timezone)
+    report = cost_report(
+        deps.session_factory,
+        period=deps.period(period),
+        group_by=group_by,
+        now=deps.now,
+        prices=deps.book(),
+        timezone=deps.settings.schedule.timezone,
+    )
     chart = None
     if group_by == "day" and report.groups:
         chart = ReplyFile("cost-per-day.png", cost_per_day_chart(report))
-    return Reply(title=f"Cost: {period}", text=_cost_summary(report),
-                 fields=_cost_fields(report), file=chart)
+    return Reply(
+        title=f"Cost: {period}", text=_cost_summary(report), fields=_cost_fields(report), file=chart
+    )
 
 
 def _cost_summary(report: CostReport) -> str:
@@ -86,13 +95,18 @@ def _cost_summary(report: CostReport) -> str:
 
 def _cost_fields(report: CostReport) -> tuple[ReplyField, ...]:
     cur, line = report.currency, report.total
-    components = ReplyField("By component", "\n".join([
-        f"compute {fmt(line.compute, cur)} (measured time × configured price)",
-        f"energy {fmt(line.energy, cur)} ({line.energy_source} energy × configured price)",
-        f"hardware {fmt(line.hardware, cur)} (measured time × configured amortisation)",
-        f"data {fmt(line.data, cur)} (configured)",
-        f"CO2 {line.co2.grams:.3g} g ({line.energy_source} energy × configured grid intensity)",
-    ]))
+    components = ReplyField(
+        "By component",
+        "\n".join(
+            [
+                f"compute {fmt(line.compute, cur)} (measured time × configured price)",
+                f"energy {fmt(line.energy, cur)} ({line.energy_source} energy × configured price)",
+                f"hardware {fmt(line.hardware, cur)} (measured time × configured amortisation)",
+                f"data {fmt(line.data, cur)} (configured)",
+                f"CO2 {line.co2.grams:.3g} g ({line.energy_source} energy × configured grid intensity)",
+            ]
+        ),
+    )
     groups = [_group_field(g, cur) for g in report.groups[:MAX_GROUP_FIELDS]]
     if len(report.groups) > MAX_GROUP_FIELDS:
         groups.append(ReplyField("…", f"{len(report.groups) - MAX_GROUP_FIELDS} more groups"))
@@ -100,21 +114,33 @@ def _cost_fields(report: CostReport) -> tuple[ReplyField, ...]:
 
 
 def _group_field(line: CostLine, currency: str) -> ReplyField:
-    return ReplyField(line.key or "(none)", f"{fmt(line.total, currency)}, {line.count} calls "
-                      f"(energy {line.energy_source})", inline=True)
+    return ReplyField(
+        line.key or "(none)",
+        f"{fmt(line.total, currency)}, {line.count} calls (energy {line.energy_source})",
+        inline=True,
+    )
 
 
 async def roi(ctx: CommandContext, invoker: Invoker, *, period: str) -> Reply:
     """Value versus cost in a period, with payback and break-even volume."""
     deps = ReportDeps.of(ctx)
     report = _roi(deps, deps.period(period))
-    return Reply(title=f"ROI: {period}", text=_span(report.start, report.end, report.timezone),
-                 fields=roi_fields(report, deps.settings))
+    return Reply(
+        title=f"ROI: {period}",
+        text=_span(report.start, report.end, report.timezone),
+        fields=roi_fields(report, deps.settings),
+    )
 
 
 def _roi(deps: ReportDeps, period: Period) -> RoiReport:
-    return roi_report(deps.session_factory, period=period, now=deps.now, prices=deps.book(),
-                      roi_settings=deps.settings.roi, timezone=deps.settings.schedule.timezone)
+    return roi_report(
+        deps.session_factory,
+        period=period,
+        now=deps.now,
+        prices=deps.book(),
+        roi_settings=deps.settings.roi,
+        timezone=deps.settings.schedule.timezone,
+    )
 
 
 def roi_fields(report: RoiReport, settings: Settings) -> tuple[ReplyField, ...]:
@@ -125,13 +151,19 @@ def roi_fields(report: RoiReport, settings: Settings) -> tuple[ReplyField, ...]:
     payback = "n/a" if report.payback_days is None else f"{report.payback_days:.1f} days"
     even = "n/a" if report.break_even_per_month is None else f"{report.break_even_per_month:,}"
     return (
-        ReplyField("Value", f"**{fmt(report.value, cur)}**: {report.resolved} resolved (measured) "
-                   f"× {ticket} {cur} per ticket (configured); {report.escalated} escalated"),
-        ReplyField("Cost", f"**{fmt(report.cost, cur)}**: inference "
-                   f"{fmt(report.inference_cost, cur)} ({report.measured_share:.0%} on measured "
-                   f"energy, rest estimated/configured), idle {fmt(report.idle, cur)} "
-                   f"(configured), training {fmt(report.training_amortised, cur)} "
-                   f"(recorded runs over {settings.roi.training_amortisation_months} months)"),
+        ReplyField(
+            "Value",
+            f"**{fmt(report.value, cur)}**: {report.resolved} resolved (measured) "
+            f"× {ticket} {cur} per ticket (configured); {report.escalated} escalated",
+        ),
+        ReplyField(
+            "Cost",
+            f"**{fmt(report.cost, cur)}**: inference "
+            f"{fmt(report.inference_cost, cur)} ({report.measured_share:.0%} on measured "
+            f"energy, rest estimated/configured), idle {fmt(report.idle, cur)} "
+            f"(configured), training {fmt(report.training_amortised, cur)} "
+            f"(recorded runs over {settings.roi.training_amortisation_months} months)",
+        ),
         ReplyField("ROI", ratio, inline=True),
         ReplyField("Payback", payback, inline=True),
         ReplyField("Break-even messages/month", even, inline=True),
@@ -148,22 +180,36 @@ async def budget_show(ctx: CommandContext, invoker: Invoker) -> Reply:
         spent = Money(sum(t.total_pico for t in sums.values()))
         share = spent.pico / budget.limit.pico if budget.limit.pico else 0.0
         name = budget.scope.kind + (f" {budget.scope.value}" if budget.scope.value else "")
-        fields.append(ReplyField(name, f"{fmt(spent, budget.currency)} of "
-                                 f"{fmt(budget.limit, budget.currency)} (configured) spent this "
-                                 f"month: {share:.1%}"))
-    text = "Monthly budgets; alerts at 80% and 100%." if fields else (
-        "No budgets yet. Set one with `/budget set limit:<amount>`.")
+        fields.append(
+            ReplyField(
+                name,
+                f"{fmt(spent, budget.currency)} of "
+                f"{fmt(budget.limit, budget.currency)} (configured) spent this "
+                f"month: {share:.1%}",
+            )
+        )
+    text = (
+        "Monthly budgets; alerts at 80% and 100%."
+        if fields
+        else ("No budgets yet. Set one with `/budget set limit:<amount>`.")
+    )
     return Reply(title="Budgets", text=text, fields=tuple(fields))
 
 
-async def budget_set(ctx: CommandContext, invoker: Invoker, *, limit: float, scope: str,
-                     value: str) -> Reply:
+async def budget_set(
+    ctx: CommandContext, invoker: Invoker, *, limit: float, scope: str, value: str
+) -> Reply:
     """Create or change a monthly budget."""
     deps = ReportDeps.of(ctx)
     currency = deps.book().sheet_at(deps.now).prices.currency
-    view = set_budget(deps.session_factory, scope=make_scope(scope, value),
-                      limit=Money.from_decimal(Decimal(str(limit))), now=deps.now,
-                      currency=currency, changed_by=f"{invoker.kind}:{invoker.display_name}"[:100])
+    view = set_budget(
+        deps.session_factory,
+        scope=make_scope(scope, value),
+        limit=Money.from_decimal(Decimal(str(limit))),
+        now=deps.now,
+        currency=currency,
+        changed_by=f"{invoker.kind}:{invoker.display_name}"[:100],
+    )
     name = view.scope.kind + (f" {view.scope.value}" if view.scope.value else "")
     return Reply(text=f"Budget for {name} set to {fmt(view.limit, view.currency)} per month.")
 
@@ -177,10 +223,22 @@ async def report_now(ctx: CommandContext, invoker: Invoker) -> Reply:
 def summary_reply(deps: ReportDeps, *, period: Period, title: str) -> Reply:
     """A cost and ROI summary of a period, with a chart of cost per day over its last week."""
     tz = deps.settings.schedule.timezone
-    costs = cost_report(deps.session_factory, period=period, group_by=None, now=deps.now,
-                        prices=deps.book(), timezone=tz)
-    by_day = cost_report(deps.session_factory, period=_week_ending(deps, period),
-                         group_by="day", now=deps.now, prices=deps.book(), timezone=tz)
+    costs = cost_report(
+        deps.session_factory,
+        period=period,
+        group_by=None,
+        now=deps.now,
+        prices=deps.book(),
+        timezone=tz,
+    )
+    by_day = cost_report(
+        deps.session_factory,
+        period=_week_ending(deps, period),
+        group_by="day",
+        now=deps.now,
+        prices=deps.book(),
+        timezone=tz,
+    )
     chart = ReplyFile("cost-per-day.png", cost_per_day_chart(by_day))
     fields = (*_cost_fields(costs)[:1], *roi_fields(_roi(deps, period), deps.settings))
     return Reply(title=title, text=_cost_summary(costs), fields=fields, file=chart)

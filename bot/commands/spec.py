@@ -13,9 +13,18 @@ PERIOD_HELP = "today, yesterday, week, month, or FROM..TO (YYYY-MM-DD..YYYY-MM-D
 GROUP_BY = ("day", "command", "channel", "model", "task")
 BUDGET_SCOPES = ("all", "model", "channel")
 PRICE_KEYS = (
-    "cpu_core_hour", "gpu_hour", "electricity_kwh", "pue", "grid_gco2_kwh",
-    "cpu_watts_per_core", "gpu_watts", "purchase_price", "lifetime_years",
-    "expected_utilisation", "data_collection_per_item", "data_annotation_per_label",
+    "cpu_core_hour",
+    "gpu_hour",
+    "electricity_kwh",
+    "pue",
+    "grid_gco2_kwh",
+    "cpu_watts_per_core",
+    "gpu_watts",
+    "purchase_price",
+    "lifetime_years",
+    "expected_utilisation",
+    "data_collection_per_item",
+    "data_annotation_per_label",
     "data_storage_gb_month",
 )
 MAX_TEXT_CHARS = 2000
@@ -57,32 +66,76 @@ class CommandSpec:
         return " ".join([f"/{self.name}", *parts])
 
 
-_PERIOD = Option("period", f"Which period: {PERIOD_HELP}.", required=False,
-                 max_length=MAX_PERIOD_CHARS, default="today")
+_PERIOD = Option(
+    "period",
+    f"Which period: {PERIOD_HELP}.",
+    required=False,
+    max_length=MAX_PERIOD_CHARS,
+    default="today",
+)
 
 SPECS: tuple[CommandSpec, ...] = (
-    CommandSpec("classify", "Classify a customer message: intent, sentiment, and what it cost.",
-                (Option("text", "The message to classify.", max_length=MAX_TEXT_CHARS),),
-                slow=True),
-    CommandSpec("cost", "What inference and training cost in a period, grouped.",
-                (_PERIOD, Option("group_by", "Group the costs by this.", required=False,
-                                 choices=GROUP_BY, default="day")), slow=True),
+    CommandSpec(
+        "classify",
+        "Classify a customer message: intent, sentiment, and what it cost.",
+        (Option("text", "The message to classify.", max_length=MAX_TEXT_CHARS),),
+        slow=True,
+    ),
+    CommandSpec(
+        "cost",
+        "What inference and training cost in a period, grouped.",
+        (
+            _PERIOD,
+            Option(
+                "group_by",
+                "Group the costs by this.",
+                required=False,
+                choices=GROUP_BY,
+                default="day",
+            ),
+        ),
+        slow=True,
+    ),
     CommandSpec("roi", "Value created versus cost in a period.", (_PERIOD,), slow=True),
     CommandSpec("budget show", "Monthly budgets and how much of each is spent."),
-    CommandSpec("budget set", "Set a monthly budget (needs Manage Server).",
-                (Option("limit", "Monthly limit in the price sheet's currency.", kind="number",
-                        min_value=MIN_BUDGET, max_value=MAX_BUDGET),
-                 Option("scope", "What the budget covers.", required=False,
-                        choices=BUDGET_SCOPES, default="all"),
-                 Option("value", "The model name or channel id (for scope model/channel).",
-                        required=False, max_length=200, default="")),
-                manage=True),
+    CommandSpec(
+        "budget set",
+        "Set a monthly budget (needs Manage Server).",
+        (
+            Option(
+                "limit",
+                "Monthly limit in the price sheet's currency.",
+                kind="number",
+                min_value=MIN_BUDGET,
+                max_value=MAX_BUDGET,
+            ),
+            Option(
+                "scope",
+                "What the budget covers.",
+                required=False,
+                choices=BUDGET_SCOPES,
+                default="all",
+            ),
+            Option(
+                "value",
+                "The model name or channel id (for scope model/channel).",
+                required=False,
+                max_length=200,
+                default="",
+            ),
+        ),
+        manage=True,
+    ),
     CommandSpec("prices show", "The prices in force, their version and where they came from."),
-    CommandSpec("prices set", "Change one price from now on, as a new version (Manage Server).",
-                (Option("key", "Which price.", choices=PRICE_KEYS),
-                 Option("value", "The new value.", kind="number", min_value=0,
-                        max_value=MAX_PRICE)),
-                manage=True),
+    CommandSpec(
+        "prices set",
+        "Change one price from now on, as a new version (Manage Server).",
+        (
+            Option("key", "Which price.", choices=PRICE_KEYS),
+            Option("value", "The new value.", kind="number", min_value=0, max_value=MAX_PRICE),
+        ),
+        manage=True,
+    ),
     CommandSpec("report now", "Post today's cost and ROI summary with a chart now.", slow=True),
     CommandSpec("models", "Loaded adapters: versions, metrics and training cost.", slow=True),
     CommandSpec("health", "Is the model service, the database and the scheduler up?", slow=True),
@@ -109,8 +162,9 @@ def _check(spec: CommandSpec, option: Option, value: Any) -> Any:
     if option.choices and value not in option.choices:
         raise OptionError(f"`{option.name}` must be one of: {', '.join(option.choices)}.")
     if option.max_length is not None and len(value) > option.max_length:
-        raise OptionError(f"`{option.name}` is too long ({len(value)} characters; "
-                          f"at most {option.max_length}).")
+        raise OptionError(
+            f"`{option.name}` is too long ({len(value)} characters; at most {option.max_length})."
+        )
     _check_range(option, value)
     return value
 
@@ -132,5 +186,6 @@ def _check_range(option: Option, value: Any) -> None:
     if isinstance(value, str):
         return
     if (low is not None and value < low) or (high is not None and value > high):
-        raise OptionError(f"`{option.name}` = {value:g} is out of range: it must be between "
-                          f"{low:g} and {high:g}.")
+        raise OptionError(
+            f"`{option.name}` = {value:g} is out of range: it must be between {low:g} and {high:g}."
+        )

@@ -59,8 +59,9 @@ class CooldownTree(app_commands.CommandTree["CostBot"]):
         """Refuse (with a private reply) a user who is still cooling down."""
         retry_after = interaction.client.cooldowns.hit(interaction.user.id)
         if retry_after > 0:
-            await send_reply(interaction, error_reply(
-                f"Slow down a little: try again in {retry_after:.0f}s."))
+            await send_reply(
+                interaction, error_reply(f"Slow down a little: try again in {retry_after:.0f}s.")
+            )
             return False
         return True
 
@@ -68,18 +69,31 @@ class CooldownTree(app_commands.CommandTree["CostBot"]):
 class CostBot(commands.Bot):
     """costbot on Discord: slash commands in cogs, support-channel mode, summaries."""
 
-    def __init__(self, settings: Settings, *, http_client: httpx.AsyncClient, deps: BotDeps,
-                 sync_commands: bool = True, **options: Any) -> None:
-        super().__init__(command_prefix=commands.when_mentioned, tree_cls=CooldownTree,
-                         intents=bot_intents(settings), help_command=None, **options)
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx.AsyncClient,
+        deps: BotDeps,
+        sync_commands: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            tree_cls=CooldownTree,
+            intents=bot_intents(settings),
+            help_command=None,
+            **options,
+        )
         self.settings = settings
         self.deps = deps
         self.sync_commands = sync_commands
         self.defer_after_s = DEFER_AFTER_S
         self.cooldowns = UserCooldowns(settings.discord.cooldown_s)
         self.templates = deps.templates or load_templates()
-        self.service = ModelServiceClient(http_client, base_url=settings.service.url,
-                                          timeout_s=settings.service.request_timeout_s)
+        self.service = ModelServiceClient(
+            http_client, base_url=settings.service.url, timeout_s=settings.service.request_timeout_s
+        )
 
     async def setup_hook(self) -> None:
         """Load the feature modules, then sync slash commands to the test guild or globally."""
@@ -96,14 +110,21 @@ class CostBot(commands.Bot):
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
-        log.info("synced %d slash commands %s", len(synced),
-                 "globally" if guild_id is None else f"to guild {guild_id}")
+        log.info(
+            "synced %d slash commands %s",
+            len(synced),
+            "globally" if guild_id is None else f"to guild {guild_id}",
+        )
 
     def command_context(self) -> CommandContext:
         """The command layer's context for this bot."""
-        return CommandContext(service=self.service, session_factory=self.deps.session_factory,
-                              settings=self.settings, now=self.deps.now,
-                              scheduler=self.deps.scheduler)
+        return CommandContext(
+            service=self.service,
+            session_factory=self.deps.session_factory,
+            settings=self.settings,
+            now=self.deps.now,
+            scheduler=self.deps.scheduler,
+        )
 
     async def respond(self, interaction: discord.Interaction, name: str, **options: Any) -> None:
         """Run a command for an interaction; defer if it takes long, then send the reply."""
@@ -114,7 +135,6 @@ class CostBot(commands.Bot):
         if not done:
             await interaction.response.defer(thinking=True)
         await send_reply(interaction, await task)
-
 
     async def post(self, channel_id: int, reply: Reply) -> int:
         """Post a reply in a channel (scheduled summaries, alerts); returns the message id."""
@@ -129,11 +149,14 @@ class CostBot(commands.Bot):
 
 def invoker_of(interaction: discord.Interaction) -> Invoker:
     """Who asked, with Manage Server taken from the interaction's resolved permissions."""
-    return Invoker(kind="discord", user_id=str(interaction.user.id),
-                   display_name=interaction.user.name, guild_id=interaction.guild_id,
-                   channel_id=interaction.channel_id,
-                   can_manage=interaction.guild_id is not None
-                   and interaction.permissions.manage_guild)
+    return Invoker(
+        kind="discord",
+        user_id=str(interaction.user.id),
+        display_name=interaction.user.name,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        can_manage=interaction.guild_id is not None and interaction.permissions.manage_guild,
+    )
 
 
 def bot_intents(settings: Settings) -> discord.Intents:
@@ -143,7 +166,8 @@ def bot_intents(settings: Settings) -> discord.Intents:
     return intents
 
 
-def build_bot(settings: Settings, *, http_client: httpx.AsyncClient, deps: BotDeps,
-              sync_commands: bool = True) -> CostBot:
+def build_bot(
+    settings: Settings, *, http_client: httpx.AsyncClient, deps: BotDeps, sync_commands: bool = True
+) -> CostBot:
     """The bot, ready to `start(token)`; nothing connects until then."""
     return CostBot(settings, http_client=http_client, deps=deps, sync_commands=sync_commands)

@@ -30,8 +30,11 @@ def as_messages(reply: Reply) -> list[dict[str, Any]]:
 
 
 def _embed(part: EmbedPart, reply: Reply) -> discord.Embed:
-    embed = discord.Embed(title=part.title or None, description=part.description or None,
-                          colour=ERROR_COLOUR if reply.is_error else COLOUR)
+    embed = discord.Embed(
+        title=part.title or None,
+        description=part.description or None,
+        colour=ERROR_COLOUR if reply.is_error else COLOUR,
+    )
     for field in part.fields:
         embed.add_field(name=field.name, value=field.value, inline=field.inline)
     return embed

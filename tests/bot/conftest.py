@@ -26,19 +26,43 @@ from storage.settings import DatabaseSettings, ServiceSettings, Settings
 
 # Real BANKING77 label names, so the support templates apply.
 INTENTS = {
-    "card_arrival": ["my card has not arrived", "where is my new card", "card still not here",
-                     "when will my card come", "has my card been posted yet"],
-    "lost_or_stolen_card": ["I lost my card", "my card was stolen", "someone took my card",
-                            "cannot find my card anywhere", "my wallet with the card is gone"],
-    "exchange_rate": ["what is the exchange rate", "how much is a euro in dollars",
-                      "rate for pounds today", "currency conversion rate please",
-                      "exchange rates for yen"],
+    "card_arrival": [
+        "my card has not arrived",
+        "where is my new card",
+        "card still not here",
+        "when will my card come",
+        "has my card been posted yet",
+    ],
+    "lost_or_stolen_card": [
+        "I lost my card",
+        "my card was stolen",
+        "someone took my card",
+        "cannot find my card anywhere",
+        "my wallet with the card is gone",
+    ],
+    "exchange_rate": [
+        "what is the exchange rate",
+        "how much is a euro in dollars",
+        "rate for pounds today",
+        "currency conversion rate please",
+        "exchange rates for yen",
+    ],
 }
 SENTIMENTS = {
-    "neutral": ["where is my card", "what is the rate", "I lost my card",
-                "my card has not arrived", "when will it come"],
-    "negative": ["this is terrible", "awful, nothing works", "I hate waiting",
-                 "worst bank ever", "very disappointing service"],
+    "neutral": [
+        "where is my card",
+        "what is the rate",
+        "I lost my card",
+        "my card has not arrived",
+        "when will it come",
+    ],
+    "negative": [
+        "this is terrible",
+        "awful, nothing works",
+        "I hate waiting",
+        "worst bank ever",
+        "very disappointing service",
+    ],
 }
 
 
@@ -59,8 +83,11 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
 @pytest.fixture
 def database(tmp_path: Path) -> DatabaseSettings:
     """Settings of an empty, migrated SQLite database."""
-    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'bot.db'}",
-                                spool_path=tmp_path / "spool.jsonl", flush_interval_s=0.05)
+    settings = DatabaseSettings(
+        url=f"sqlite:///{tmp_path / 'bot.db'}",
+        spool_path=tmp_path / "spool.jsonl",
+        flush_interval_s=0.05,
+    )
     engine = create_db_engine(settings)
     upgrade(engine)
     engine.dispose()
@@ -92,8 +119,9 @@ def service_url(served_model: ServedModel, database: DatabaseSettings) -> Iterat
 @pytest.fixture
 def settings(database: DatabaseSettings, service_url: str) -> Settings:
     """Bot settings pointing at the test service and database."""
-    return Settings(database=database, service=ServiceSettings(url=service_url,
-                                                               request_timeout_s=20))
+    return Settings(
+        database=database, service=ServiceSettings(url=service_url, request_timeout_s=20)
+    )
 
 
 def free_port_socket() -> socket.socket:

@@ -74,16 +74,34 @@ class Call:
 
 
 def _user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
-    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name,
-            "avatar": None, "bot": bot}
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+        "bot": bot,
+    }
 
 
 def _message(channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"id": str(next(_ids)), "channel_id": str(channel_id), "type": 0,
-            "content": body.get("content") or "", "author": _user(BOT_ID, "costbot", bot=True),
-            "embeds": body.get("embeds") or [], "attachments": [], "mentions": [],
-            "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False,
-            "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": 0}
+    return {
+        "id": str(next(_ids)),
+        "channel_id": str(channel_id),
+        "type": 0,
+        "content": body.get("content") or "",
+        "author": _user(BOT_ID, "costbot", bot=True),
+        "embeds": body.get("embeds") or [],
+        "attachments": [],
+        "mentions": [],
+        "mention_roles": [],
+        "pinned": False,
+        "mention_everyone": False,
+        "tts": False,
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "edited_timestamp": None,
+        "flags": 0,
+    }
 
 
 def _parse_multipart(multipart: list[dict[str, Any]] | None) -> tuple[dict[str, Any], tuple]:
@@ -107,8 +125,9 @@ class RecordingHTTP:
         """Replace the request method of the bot's one HTTPClient (shared by state and tree)."""
         http.request = self.request  # type: ignore[method-assign]
 
-    async def request(self, route: Route, *, files: Any = None, form: Any = None,
-                      **kwargs: Any) -> Any:
+    async def request(
+        self, route: Route, *, files: Any = None, form: Any = None, **kwargs: Any
+    ) -> Any:
         body, attached = _parse_multipart(form) if form else (kwargs.get("json") or {}, ())
         self.calls.append(Call(route.method, route.path, {}, body, attached))
         return self._answer(route, body)
@@ -117,9 +136,17 @@ class RecordingHTTP:
         if route.path == "/users/@me":
             return _user(BOT_ID, "costbot", bot=True)
         if route.path == "/oauth2/applications/@me":
-            return {"id": str(APP_ID), "name": "costbot", "description": "", "icon": None,
-                    "bot_public": False, "bot_require_code_grant": False, "verify_key": "k",
-                    "owner": _user(1, "owner"), "flags": 0}
+            return {
+                "id": str(APP_ID),
+                "name": "costbot",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "verify_key": "k",
+                "owner": _user(1, "owner"),
+                "flags": 0,
+            }
         if route.path == "/channels/{channel_id}/messages":
             return _message(int(route.channel_id or 0), body)
         if route.path == "/channels/{channel_id}":
@@ -134,22 +161,43 @@ class RecordingWebhook(AsyncWebhookAdapter):
         super().__init__()
         self.calls: list[Call] = []
 
-    async def request(self, route: Route, session: Any, *, payload: Any = None,
-                      multipart: Any = None, files: Any = None, params: Any = None,
-                      **kwargs: Any) -> Any:
+    async def request(
+        self,
+        route: Route,
+        session: Any,
+        *,
+        payload: Any = None,
+        multipart: Any = None,
+        files: Any = None,
+        params: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         body, attached = _parse_multipart(multipart) if multipart else (payload or {}, ())
         self.calls.append(Call(route.method, route.path, dict(params or {}), body, attached))
         if route.path.endswith("/callback"):
             flags = (body.get("data") or {}).get("flags", 0)
-            return {"interaction": {"id": str(route.webhook_id), "type": 2,
-                                    "response_message_loading": body.get("type") == 5,
-                                    "response_message_ephemeral": bool(flags & 64)}}
+            return {
+                "interaction": {
+                    "id": str(route.webhook_id),
+                    "type": 2,
+                    "response_message_loading": body.get("type") == 5,
+                    "response_message_ephemeral": bool(flags & 64),
+                }
+            }
         return _message(CHANNEL_ID, body)
 
 
 def _text_channel(channel_id: int) -> dict[str, Any]:
-    return {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": "support",
-            "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None}
+    return {
+        "id": str(channel_id),
+        "type": 0,
+        "guild_id": str(GUILD_ID),
+        "name": "support",
+        "position": 0,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+    }
 
 
 @dataclass
@@ -170,22 +218,42 @@ class Harness:
         assert isinstance(found, Command), qualified_name
         return found
 
-    def interaction(self, qualified_name: str, *, user_id: int = 1001, permissions: int = 0,
-                    guild: bool = True, **options: Any) -> discord.Interaction:
+    def interaction(
+        self,
+        qualified_name: str,
+        *,
+        user_id: int = 1001,
+        permissions: int = 0,
+        guild: bool = True,
+        **options: Any,
+    ) -> discord.Interaction:
         """A real Interaction built from a gateway-shaped payload."""
         command = self.command(qualified_name)
         payload: dict[str, Any] = {
-            "id": str(next(_ids)), "application_id": str(APP_ID), "token": "tok", "version": 1,
-            "type": 2, "data": _command_data(command, options), "attachment_size_limit": 8 << 20,
-            "locale": "en-US", "channel": _text_channel(CHANNEL_ID),
-            "channel_id": str(CHANNEL_ID), "app_permissions": "0",
+            "id": str(next(_ids)),
+            "application_id": str(APP_ID),
+            "token": "tok",
+            "version": 1,
+            "type": 2,
+            "data": _command_data(command, options),
+            "attachment_size_limit": 8 << 20,
+            "locale": "en-US",
+            "channel": _text_channel(CHANNEL_ID),
+            "channel_id": str(CHANNEL_ID),
+            "app_permissions": "0",
         }
         user = _user(user_id, f"user{user_id}")
         if guild:
             payload["guild_id"] = str(GUILD_ID)
-            payload["member"] = {"user": user, "roles": [], "joined_at": "2026-01-01T00:00:00Z",
-                                 "permissions": str(permissions), "deaf": False, "mute": False,
-                                 "flags": 0}
+            payload["member"] = {
+                "user": user,
+                "roles": [],
+                "joined_at": "2026-01-01T00:00:00Z",
+                "permissions": str(permissions),
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            }
         else:
             payload["user"] = user
             payload["channel"] = {"id": str(CHANNEL_ID), "type": 1}
@@ -202,13 +270,20 @@ class Harness:
             async_context.reset(token)
         return self.webhook.calls[before:]
 
-    async def message(self, content: str, *, channel_id: int = CHANNEL_ID, user_id: int = 2001,
-                      author_bot: bool = False) -> list[Call]:
+    async def message(
+        self,
+        content: str,
+        *,
+        channel_id: int = CHANNEL_ID,
+        user_id: int = 2001,
+        author_bot: bool = False,
+    ) -> list[Call]:
         """A customer message arriving from the gateway; return the REST calls it caused."""
         before = len(self.http.calls)
         payload = _message(channel_id, {"content": content})
-        payload.update(author=_user(user_id, f"customer{user_id}", bot=author_bot),
-                       guild_id=str(GUILD_ID))
+        payload.update(
+            author=_user(user_id, f"customer{user_id}", bot=author_bot), guild_id=str(GUILD_ID)
+        )
         self.bot._connection.parse_message_create(payload)  # type: ignore[arg-type]
         for _ in range(400):  # the listener runs as a task: wait for its answer
             await asyncio.sleep(0.01)
@@ -242,13 +317,17 @@ def within_limits(call: Call) -> bool:
             return False
         if any(len(f["value"]) > FIELD_VALUE for f in fields):
             return False
-        total += len(embed.get("title", "")) + len(embed.get("description", "")) + sum(
-            len(f["name"]) + len(f["value"]) for f in fields)
+        total += (
+            len(embed.get("title", ""))
+            + len(embed.get("description", ""))
+            + sum(len(f["name"]) + len(f["value"]) for f in fields)
+        )
     return len(data.get("content") or "") <= MESSAGE_CHARS and total <= EMBED_TOTAL
 
 
-async def start_harness(settings: Settings, http_client: httpx.AsyncClient, *,
-                        deps: BotDeps) -> Harness:
+async def start_harness(
+    settings: Settings, http_client: httpx.AsyncClient, *, deps: BotDeps
+) -> Harness:
     """Build the bot with `build_bot`, swap in the recorder, log in (runs setup_hook)."""
     bot = build_bot(settings, http_client=http_client, deps=deps)
     recorder = RecordingHTTP()

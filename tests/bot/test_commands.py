@@ -19,8 +19,9 @@ from storage.tables import InferenceRecord, PriceSheet, SupportOutcome
 from storage.types import utc_now
 
 CONSOLE = Invoker()
-MEMBER = Invoker(kind="discord", user_id="42", display_name="member", guild_id=1, channel_id=2,
-                 can_manage=False)
+MEMBER = Invoker(
+    kind="discord", user_id="42", display_name="member", guild_id=1, channel_id=2, can_manage=False
+)
 
 
 @pytest.fixture
@@ -50,10 +51,15 @@ async def test_classify_is_recorded_with_its_source(ctx: CommandContext) -> None
         if rows:
             break
         import asyncio
+
         await asyncio.sleep(0.05)
     [row] = rows
-    assert (row.source_kind, row.command, row.guild_id, row.channel_id) == ("discord", "classify",
-                                                                            1, 2)
+    assert (row.source_kind, row.command, row.guild_id, row.channel_id) == (
+        "discord",
+        "classify",
+        1,
+        2,
+    )
 
 
 async def test_cost_and_roi_name_their_sources(ctx: CommandContext) -> None:
@@ -79,8 +85,9 @@ async def test_prices_set_is_versioned_and_needs_manage(ctx: CommandContext) -> 
 
 
 async def test_budget_set_and_show(ctx: CommandContext) -> None:
-    done = await run_command(ctx, CONSOLE, "budget set",
-                             {"limit": 12.5, "scope": "channel", "value": "77"})
+    done = await run_command(
+        ctx, CONSOLE, "budget set", {"limit": 12.5, "scope": "channel", "value": "77"}
+    )
     assert "channel 77" in done.text and "12.50 USD" in done.text
     bad = await run_command(ctx, CONSOLE, "budget set", {"limit": 5, "scope": "channel"})
     assert bad.is_error and "needs a value" in bad.text
@@ -88,21 +95,28 @@ async def test_budget_set_and_show(ctx: CommandContext) -> None:
     assert [f.name for f in shown.fields] == ["channel 77"]
 
 
-@pytest.mark.parametrize(("name", "options", "message"), [
-    ("nope", {}, "Unknown command"),
-    ("classify", {}, "needs `text`"),
-    ("classify", {"text": "x" * 2001}, "too long"),
-    ("cost", {"period": "fortnight"}, "bad period"),
-    ("cost", {"period": (utc_now() + timedelta(days=3)).date().isoformat() + "..2999-01-01"},
-     "future"),
-    ("cost", {"group_by": "colour"}, "must be one of"),
-    ("budget set", {"limit": 2_000_000}, "out of range"),
-    ("budget set", {"limit": "ten"}, "must be a number"),
-    ("prices set", {"key": "gpu_hour", "value": float("nan")}, "finite"),
-    ("help", {"verbose": "yes"}, "no option"),
-])
-async def test_bad_input_is_answered_clearly(ctx: CommandContext, name: str, options: dict,
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("nope", {}, "Unknown command"),
+        ("classify", {}, "needs `text`"),
+        ("classify", {"text": "x" * 2001}, "too long"),
+        ("cost", {"period": "fortnight"}, "bad period"),
+        (
+            "cost",
+            {"period": (utc_now() + timedelta(days=3)).date().isoformat() + "..2999-01-01"},
+            "future",
+        ),
+        ("cost", {"group_by": "colour"}, "must be one of"),
+        ("budget set", {"limit": 2_000_000}, "out of range"),
+        ("budget set", {"limit": "ten"}, "must be a number"),
+        ("prices set", {"key": "gpu_hour", "value": float("nan")}, "finite"),
+        ("help", {"verbose": "yes"}, "no option"),
+    ],
+)
+async def test_bad_input_is_answered_clearly(
+    ctx: CommandContext, name: str, options: dict, message: str
+) -> None:
     reply = await run_command(ctx, CONSOLE, name, options)
     assert reply.is_error and reply.ephemeral and message in reply.text
 
@@ -120,12 +134,24 @@ async def test_down_service_is_a_clear_reply(ctx: CommandContext, unused_url: st
     async with httpx.AsyncClient() as http:
         down = ModelServiceClient(http, base_url=unused_url, timeout_s=2)
         reply = await run_command(
-            CommandContext(service=down, session_factory=ctx.session_factory,
-                           settings=ctx.settings), CONSOLE, "classify", {"text": "hi"})
+            CommandContext(
+                service=down, session_factory=ctx.session_factory, settings=ctx.settings
+            ),
+            CONSOLE,
+            "classify",
+            {"text": "hi"},
+        )
         health = await run_command(
-            CommandContext(service=down, session_factory=ctx.session_factory,
-                           settings=ctx.settings, scheduler=lambda: "stopped"),
-            CONSOLE, "health", {})
+            CommandContext(
+                service=down,
+                session_factory=ctx.session_factory,
+                settings=ctx.settings,
+                scheduler=lambda: "stopped",
+            ),
+            CONSOLE,
+            "health",
+            {},
+        )
         with pytest.raises(ServiceUnavailableError):
             await down.classify("hi", source=CONSOLE.source("classify"))
     assert reply.is_error and "not answering" in reply.text and "costbot serve" in reply.text
@@ -134,13 +160,19 @@ async def test_down_service_is_a_clear_reply(ctx: CommandContext, unused_url: st
     assert values["database"] == "ok"
 
 
-async def test_support_message_recorded_as_outcome(ctx: CommandContext, sessions: SessionFactory,
-                                                   settings: Settings) -> None:
+async def test_support_message_recorded_as_outcome(
+    ctx: CommandContext, sessions: SessionFactory, settings: Settings
+) -> None:
     from bot.runtime import open_resources
 
     async with open_resources(settings) as res:
-        context = SupportContext(service=ctx.service, templates=load_templates(),
-                                 record=res.writer.submit, user_id="u1", user_hash_salt="s")
+        context = SupportContext(
+            service=ctx.service,
+            templates=load_templates(),
+            record=res.writer.submit,
+            user_id="u1",
+            user_hash_salt="s",
+        )
         resolved = await handle_support_message("my card has not arrived", context=context)
         escalated = await handle_support_message("this is terrible", context=context)
         res.writer.flush()
@@ -154,13 +186,20 @@ async def test_support_message_recorded_as_outcome(ctx: CommandContext, sessions
 def test_decision_rules() -> None:
     templates = load_templates()
     assert decide(intent="card_arrival", sentiment="neutral", templates=templates).outcome == (
-        "resolved")
-    assert decide(intent="unknown", sentiment="positive",
-                  templates=templates).reason == "intent unknown"
-    assert decide(intent="card_arrival", sentiment="negative",
-                  templates=templates).reason == "negative sentiment"
-    assert decide(intent="brand_new_intent", sentiment="neutral",
-                  templates=templates).text == templates.fallback
+        "resolved"
+    )
+    assert (
+        decide(intent="unknown", sentiment="positive", templates=templates).reason
+        == "intent unknown"
+    )
+    assert (
+        decide(intent="card_arrival", sentiment="negative", templates=templates).reason
+        == "negative sentiment"
+    )
+    assert (
+        decide(intent="brand_new_intent", sentiment="neutral", templates=templates).text
+        == templates.fallback
+    )
 
 
 def test_templates_cover_every_banking77_intent() -> None:

@@ -40,12 +40,23 @@ this is terrible, worst bank ever
 
 
 def _run_console(settings: Settings, tmp_path: Path, script: str) -> str:
-    env = {**os.environ, "COSTBOT_DATABASE__URL": settings.database.url,
-           "COSTBOT_DATABASE__SPOOL_PATH": str(tmp_path / "spool.jsonl"),
-           "COSTBOT_SERVICE__URL": settings.service.url, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "bot.console", str(tmp_path / "charts")],
-                          input=script, capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=120, check=False)
+    env = {
+        **os.environ,
+        "COSTBOT_DATABASE__URL": settings.database.url,
+        "COSTBOT_DATABASE__SPOOL_PATH": str(tmp_path / "spool.jsonl"),
+        "COSTBOT_SERVICE__URL": settings.service.url,
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.console", str(tmp_path / "charts")],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -54,9 +65,28 @@ def test_console_answers_every_command_and_bad_input(settings: Settings, tmp_pat
     blocks = _run_console(settings, tmp_path, SCRIPT).strip().split("\n\n")
     answers = [b for b in blocks if b.strip()]
     assert len(answers) == 20, answers
-    (help_, classify, cost_week, cost_model, roi, budget_set, budget_show, prices_set,
-     prices_show, report, models, health, resolved, escalated, unknown, missing, future,
-     negative, no_sub, bad_key) = answers
+    (
+        help_,
+        classify,
+        cost_week,
+        cost_model,
+        roi,
+        budget_set,
+        budget_show,
+        prices_set,
+        prices_show,
+        report,
+        models,
+        health,
+        resolved,
+        escalated,
+        unknown,
+        missing,
+        future,
+        negative,
+        no_sub,
+        bad_key,
+    ) = answers
     assert "/budget set limit [scope] [value]" in help_
     assert "intent: **card_arrival**" in classify and "(estimated" in classify
     assert "Cost: week" in cost_week and "By component: compute" in cost_week
@@ -82,28 +112,40 @@ def test_console_answers_every_command_and_bad_input(settings: Settings, tmp_pat
 def test_console_says_what_to_do_when_the_service_is_down(
     settings: Settings, tmp_path: Path, unused_url: str
 ) -> None:
-    down = settings.model_copy(update={"service": settings.service.model_copy(
-        update={"url": unused_url})})
+    down = settings.model_copy(
+        update={"service": settings.service.model_copy(update={"url": unused_url})}
+    )
     out = _run_console(down, tmp_path, "/classify hello\nhello there\n")
     command, support = out.strip().split("\n\n")
     assert command.startswith("error: The model service") and "costbot serve" in command
     assert "person from the team" in support and "model service unavailable" in support
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("/classify my card: has = not arrived",
-     ParsedCommand("classify", {"text": "my card: has = not arrived"})),
-    ("/cost", ParsedCommand("cost", {})),
-    ("/cost group_by=model", ParsedCommand("cost", {"group_by": "model"})),
-    ("/cost 2026-01-01..2026-01-31 day",
-     ParsedCommand("cost", {"period": "2026-01-01..2026-01-31", "group_by": "day"})),
-    ("/budget set 10 model all-MiniLM-L6-v2",
-     ParsedCommand("budget set", {"limit": "10", "scope": "model", "value": "all-MiniLM-L6-v2"})),
-    ("/Prices SHOW", ParsedCommand("prices show", {})),
-    ("  hello bank  ", CustomerMessage("hello bank")),
-    ("# comment", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "/classify my card: has = not arrived",
+            ParsedCommand("classify", {"text": "my card: has = not arrived"}),
+        ),
+        ("/cost", ParsedCommand("cost", {})),
+        ("/cost group_by=model", ParsedCommand("cost", {"group_by": "model"})),
+        (
+            "/cost 2026-01-01..2026-01-31 day",
+            ParsedCommand("cost", {"period": "2026-01-01..2026-01-31", "group_by": "day"}),
+        ),
+        (
+            "/budget set 10 model all-MiniLM-L6-v2",
+            ParsedCommand(
+                "budget set", {"limit": "10", "scope": "model", "value": "all-MiniLM-L6-v2"}
+            ),
+        ),
+        ("/Prices SHOW", ParsedCommand("prices show", {})),
+        ("  hello bank  ", CustomerMessage("hello bank")),
+        ("# comment", None),
+        ("", None),
+    ],
+)
 def test_parse_line(line: str, expected: object) -> None:
     assert parse_line(line) == expected
 
@@ -117,8 +159,19 @@ def test_parse_line_refuses_bad_shapes(line: str) -> None:
 def test_up_without_token_says_how_to_set_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     env.update(PYTHONPATH=str(ROOT), COSTBOT_CONFIG=str(tmp_path / "absent.toml"))
-    done = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = 'costbot'; "
-                           "from bot.cli import main; main()", "up"], capture_output=True,
-                          text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv[0] = 'costbot'; from bot.cli import main; main()",
+            "up",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "DISCORD_TOKEN is not set" in done.stderr and "Traceback" not in done.stderr

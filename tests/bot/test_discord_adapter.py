@@ -61,7 +61,8 @@ def _answer(calls: list[Any]) -> Any:
 
 async def test_login_loads_cogs_and_syncs_to_the_test_guild(harness: Harness) -> None:
     assert {"ClassifyCog", "CostsCog", "PricesCog", "InfoCog", "ErrorsCog", "SupportCog"} <= set(
-        harness.bot.cogs)
+        harness.bot.cogs
+    )
     syncs = [c for c in harness.http.calls if c.method == "PUT"]
     assert [c.path for c in syncs] == ["/applications/{application_id}/guilds/{guild_id}/commands"]
     synced: list[dict[str, Any]] = syncs[0].body  # type: ignore[assignment]
@@ -99,8 +100,9 @@ async def test_report_attaches_the_chart(harness: Harness) -> None:
 async def test_set_commands_need_manage_server(harness: Harness) -> None:
     refused = _answer(await harness.invoke("prices set", key="gpu_hour", value=2.5))
     assert refused.ephemeral and "Manage Server" in refused.text
-    allowed = _answer(await harness.invoke("prices set", key="gpu_hour", value=2.5,
-                                           permissions=MANAGE_GUILD))
+    allowed = _answer(
+        await harness.invoke("prices set", key="gpu_hour", value=2.5, permissions=MANAGE_GUILD)
+    )
     assert "gpu_hour set to 2.5" in allowed.text
     in_dm = _answer(await harness.invoke("budget set", limit=10.0, guild=False))
     assert "Manage Server" in in_dm.text
@@ -143,8 +145,11 @@ async def test_support_message_answered_from_template_and_recorded(
     assert reply.body["content"] == load_templates().intents["card_arrival"]
     assert reply.body["message_reference"]["channel_id"] == CHANNEL_ID
     [outcome] = harness.records
-    assert (outcome.outcome, outcome.intent, outcome.channel_id) == ("resolved", "card_arrival",
-                                                                     CHANNEL_ID)
+    assert (outcome.outcome, outcome.intent, outcome.channel_id) == (
+        "resolved",
+        "card_arrival",
+        CHANNEL_ID,
+    )
     assert outcome.user_hash and "2001" not in outcome.user_hash
     assert secret_text not in caplog.text
 

@@ -18,8 +18,9 @@ from bot.limits import (
 from bot.replies import Reply, ReplyField, ReplyFile
 
 texts = st.text(alphabet=st.sampled_from("ab \n"), max_size=9000)
-fields = st.lists(st.builds(ReplyField, name=st.text(max_size=300), value=st.text(max_size=1500)),
-                  max_size=60)
+fields = st.lists(
+    st.builds(ReplyField, name=st.text(max_size=300), value=st.text(max_size=1500)), max_size=60
+)
 
 
 @given(texts)
@@ -27,12 +28,14 @@ def test_split_text_keeps_everything_within_the_limit(text: str) -> None:
     chunks = split_text(text)
     assert all(len(c) <= MESSAGE_CHARS for c in chunks)
     assert "".join(c.replace("\n", "").replace(" ", "") for c in chunks) == text.replace(
-        "\n", "").replace(" ", "")
+        "\n", ""
+    ).replace(" ", "")
 
 
 @given(title=st.text(max_size=400), text=texts, fields=fields)
-def test_every_message_respects_embed_limits(title: str, text: str,
-                                             fields: list[ReplyField]) -> None:
+def test_every_message_respects_embed_limits(
+    title: str, text: str, fields: list[ReplyField]
+) -> None:
     reply = Reply(title=title or "t", text=text, fields=tuple(fields))
     messages = as_messages(reply)
     shown = 0
@@ -45,8 +48,11 @@ def test_every_message_respects_embed_limits(title: str, text: str,
             assert len(embed.get("description", "")) <= EMBED_DESCRIPTION
             assert len(embed.get("fields", [])) <= EMBED_FIELDS
             assert all(len(f["value"]) <= FIELD_VALUE for f in embed.get("fields", []))
-            total += len(embed.get("title", "")) + len(embed.get("description", "")) + sum(
-                len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+            total += (
+                len(embed.get("title", ""))
+                + len(embed.get("description", ""))
+                + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+            )
             shown += len(embed.get("fields", []))
         assert total <= EMBED_TOTAL
     assert shown == len(fields)

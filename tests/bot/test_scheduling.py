@@ -62,19 +62,29 @@ async def test_daily_and_weekly_posts_at_local_times_across_dst(sessions: Sessio
     poster = FakePoster()
     for _, moment in fires:
         job = weekly if moment.astimezone(LONDON).hour == 8 else daily
-        assert await post_summary(job, poster=poster, session_factory=sessions,
-                                  settings=settings, now=moment)
-    local = [(m.astimezone(LONDON).strftime("%a %d %H:%M"), m.astimezone(UTC).strftime("%H:%M"))
-             for _, m in fires]
+        assert await post_summary(
+            job, poster=poster, session_factory=sessions, settings=settings, now=moment
+        )
+    local = [
+        (m.astimezone(LONDON).strftime("%a %d %H:%M"), m.astimezone(UTC).strftime("%H:%M"))
+        for _, m in fires
+    ]
     assert local == [
-        ("Fri 27 09:30", "09:30"), ("Sat 28 09:30", "09:30"), ("Sun 29 09:30", "08:30"),
-        ("Mon 30 08:00", "07:00"), ("Mon 30 09:30", "08:30"), ("Tue 31 09:30", "08:30"),
+        ("Fri 27 09:30", "09:30"),
+        ("Sat 28 09:30", "09:30"),
+        ("Sun 29 09:30", "08:30"),
+        ("Mon 30 08:00", "07:00"),
+        ("Mon 30 09:30", "08:30"),
+        ("Tue 31 09:30", "08:30"),
     ]
     titles = [(channel, reply.title) for channel, reply in poster.posts]
     assert titles == [
-        (1, "Daily summary: 2026-03-26"), (1, "Daily summary: 2026-03-27"),
-        (1, "Daily summary: 2026-03-28"), (2, "Weekly summary: 2026-03-23..2026-03-29"),
-        (1, "Daily summary: 2026-03-29"), (1, "Daily summary: 2026-03-30"),
+        (1, "Daily summary: 2026-03-26"),
+        (1, "Daily summary: 2026-03-27"),
+        (1, "Daily summary: 2026-03-28"),
+        (2, "Weekly summary: 2026-03-23..2026-03-29"),
+        (1, "Daily summary: 2026-03-29"),
+        (1, "Daily summary: 2026-03-30"),
     ]
     assert all(reply.file is not None for _, reply in poster.posts)
 
@@ -84,10 +94,16 @@ async def test_restart_never_posts_the_same_summary_twice(sessions: SessionFacto
     settings = _settings(daily)
     now = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
     first, after_restart = FakePoster(), FakePoster()
-    assert await post_summary(daily, poster=first, session_factory=sessions, settings=settings,
-                              now=now)
-    assert not await post_summary(daily, poster=after_restart, session_factory=sessions,
-                                  settings=settings, now=now + timedelta(minutes=5))
+    assert await post_summary(
+        daily, poster=first, session_factory=sessions, settings=settings, now=now
+    )
+    assert not await post_summary(
+        daily,
+        poster=after_restart,
+        session_factory=sessions,
+        settings=settings,
+        now=now + timedelta(minutes=5),
+    )
     assert (len(first.posts), after_restart.posts) == (1, [])
     with Session(sessions().get_bind()) as session:
         [row] = session.exec(select(ScheduledPost)).all()
@@ -105,9 +121,18 @@ async def test_failed_post_is_logged_and_retried(
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    ok = await with_retries(lambda: post_summary(
-        daily, poster=poster, session_factory=sessions, settings=settings,
-        now=datetime(2026, 3, 30, 8, tzinfo=UTC)), name="daily", delay_s=10, sleep=fake_sleep)
+    ok = await with_retries(
+        lambda: post_summary(
+            daily,
+            poster=poster,
+            session_factory=sessions,
+            settings=settings,
+            now=datetime(2026, 3, 30, 8, tzinfo=UTC),
+        ),
+        name="daily",
+        delay_s=10,
+        sleep=fake_sleep,
+    )
     assert ok and len(poster.posts) == 1 and waits == [10, 20]
     assert caplog.text.count("job daily failed") == 2
 
@@ -125,5 +150,7 @@ async def test_budget_alerts_are_posted_once(sessions: SessionFactory) -> None:
     poster = FakePoster()
     assert await post_alerts(poster=poster, session_factory=sessions, channel_ids=[5], now=now) == 2
     assert await post_alerts(poster=poster, session_factory=sessions, channel_ids=[5], now=now) == 0
-    assert [r.title for _, r in poster.posts] == ["Budget alert: all at 80%",
-                                                  "Budget alert: all at 100%"]
+    assert [r.title for _, r in poster.posts] == [
+        "Budget alert: all at 80%",
+        "Budget alert: all at 100%",
+    ]

@@ -22,8 +22,14 @@ async def offline_harness(tmp_path: Any) -> AsyncIterator[Harness]:
     """The bot without service or database: the schema needs neither."""
     settings = Settings()
     async with httpx.AsyncClient() as http:
-        harness = await start_harness(settings, http, deps=BotDeps(session_factory=lambda: None,  # type: ignore[arg-type, return-value]
-                                                                   record=lambda _: None))
+        harness = await start_harness(
+            settings,
+            http,
+            deps=BotDeps(
+                session_factory=lambda: None,  # type: ignore[arg-type, return-value]
+                record=lambda _: None,
+            ),
+        )
         yield harness
         await harness.bot.close()
 

@@ -23,7 +23,8 @@ def from_spec(name: str) -> Callable[[T], T]:
     describe = app_commands.describe(**{o.name: o.description for o in options})
     choices: dict[str, Any] = {
         o.name: [app_commands.Choice(name=c, value=c) for c in o.choices]
-        for o in options if o.choices
+        for o in options
+        if o.choices
     }
 
     def decorate(func: T) -> T:

@@ -29,8 +29,12 @@ class PricesCog(commands.Cog):
 
     @prices.command(name="set", description=description("prices set"))
     @from_spec("prices set")
-    async def prices_set(self, interaction: discord.Interaction, key: str,
-                         value: app_commands.Range[float, 0.0, MAX_PRICE]) -> None:
+    async def prices_set(
+        self,
+        interaction: discord.Interaction,
+        key: str,
+        value: app_commands.Range[float, 0.0, MAX_PRICE],
+    ) -> None:
         await self.bot.respond(interaction, "prices set", key=key, value=value)
 
 

@@ -23,8 +23,9 @@ class ClassifyCog(commands.Cog):
 
     @app_commands.command(name="classify", description=description("classify"))
     @from_spec("classify")
-    async def classify(self, interaction: discord.Interaction,
-                       text: app_commands.Range[str, 1, MAX_TEXT_CHARS]) -> None:
+    async def classify(
+        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, MAX_TEXT_CHARS]
+    ) -> None:
         await self.bot.respond(interaction, "classify", text=text)
 
 

@@ -28,8 +28,12 @@ class CostsCog(commands.Cog):
 
     @app_commands.command(name="cost", description=description("cost"))
     @from_spec("cost")
-    async def cost(self, interaction: discord.Interaction, period: Period | None = None,
-                   group_by: str | None = None) -> None:
+    async def cost(
+        self,
+        interaction: discord.Interaction,
+        period: Period | None = None,
+        group_by: str | None = None,
+    ) -> None:
         await self.bot.respond(interaction, "cost", period=period, group_by=group_by)
 
     @app_commands.command(name="roi", description=description("roi"))
@@ -47,10 +51,13 @@ class CostsCog(commands.Cog):
 
     @budget.command(name="set", description=description("budget set"))
     @from_spec("budget set")
-    async def budget_set(self, interaction: discord.Interaction,
-                         limit: app_commands.Range[float, MIN_BUDGET, MAX_BUDGET],
-                         scope: str | None = None,
-                         value: app_commands.Range[str, 1, 200] | None = None) -> None:
+    async def budget_set(
+        self,
+        interaction: discord.Interaction,
+        limit: app_commands.Range[float, MIN_BUDGET, MAX_BUDGET],
+        scope: str | None = None,
+        value: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
         await self.bot.respond(interaction, "budget set", limit=limit, scope=scope, value=value)
 
 

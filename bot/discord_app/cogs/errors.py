@@ -30,8 +30,10 @@ def reply_for_app_error(error: app_commands.AppCommandError) -> Reply:
     if known is not None:
         return known
     log.error("command failed", exc_info=(type(original), original, original.__traceback__))
-    return error_reply("Something went wrong on our side; it has been logged. "
-                       "Try again, or run `/health` to see what is down.")
+    return error_reply(
+        "Something went wrong on our side; it has been logged. "
+        "Try again, or run `/health` to see what is down."
+    )
 
 
 class ErrorsCog(commands.Cog):
@@ -47,8 +49,9 @@ class ErrorsCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.on_error = self._previous  # type: ignore[method-assign]
 
-    async def on_app_command_error(self, interaction: discord.Interaction,
-                                   error: app_commands.AppCommandError) -> None:
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
         """Answer the user; never show a traceback."""
         await send_reply(interaction, reply_for_app_error(error))
 

@@ -37,9 +37,13 @@ class SupportCog(commands.Cog):
     def _context(self, message: discord.Message) -> SupportContext:
         salt = self.bot.settings.discord.user_hash_salt
         return SupportContext(
-            service=self.bot.service, templates=self.bot.templates, record=self.bot.deps.record,
-            kind="discord", guild_id=message.guild.id if message.guild else None,
-            channel_id=message.channel.id, user_id=str(message.author.id),
+            service=self.bot.service,
+            templates=self.bot.templates,
+            record=self.bot.deps.record,
+            kind="discord",
+            guild_id=message.guild.id if message.guild else None,
+            channel_id=message.channel.id,
+            user_id=str(message.author.id),
             user_hash_salt=salt.get_secret_value() if salt else "",
         )
 
