@@ -132,7 +132,11 @@ class SupportOutcome(SQLModel, table=True):
 
 
 class CostRollup(SQLModel, table=True):
-    """Inference records summed per hour × model × tasks × source (command, channel)."""
+    """Inference records summed per hour × model × tasks × source (command, channel).
+
+    Support outcomes are rolled up in the same table, in rows with an empty model_name and
+    count 0 that carry only ``resolved`` and ``escalated`` (per hour × source kind × channel).
+    """
 
     __tablename__ = "cost_rollup"
     __table_args__ = (
@@ -171,6 +175,8 @@ class CostRollup(SQLModel, table=True):
     cost_hardware_pico: int = _big()
     cost_data_pico: int = _big()
     co2_ng: int = _big()
+    resolved: int = _big()
+    escalated: int = _big()
     updated_at: datetime = _time()
 
 

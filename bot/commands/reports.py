@@ -103,7 +103,8 @@ def _cost_fields(report: CostReport) -> tuple[ReplyField, ...]:
                 f"energy {fmt(line.energy, cur)} ({line.energy_source} energy × configured price)",
                 f"hardware {fmt(line.hardware, cur)} (measured time × configured amortisation)",
                 f"data {fmt(line.data, cur)} (configured)",
-                f"CO2 {line.co2.grams:.3g} g ({line.energy_source} energy × configured grid intensity)",
+                f"CO2 {line.co2.grams:.3g} g "
+                f"({line.energy_source} energy × configured grid intensity)",
             ]
         ),
     )

@@ -1,4 +1,4 @@
-"""costing: roll-ups keep energy money by provenance (counter, power × time; the rest estimated)
+"""costing: roll-ups keep energy money by provenance, and support outcome counts
 
 Revision ID: 0002
 Revises: 0001
@@ -15,7 +15,7 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = ("cost_energy_counter_pico", "cost_energy_power_time_pico")
+COLUMNS = ("cost_energy_counter_pico", "cost_energy_power_time_pico", "resolved", "escalated")
 
 
 def upgrade() -> None:
