@@ -1,0 +1,76 @@
+"""Charts as PNG bytes (matplotlib, Agg backend): cost per day by component; value vs cost."""
+
+from __future__ import annotations
+
+import io
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from costing.reports import CostReport, DayPoint
+
+COMPONENT_COLOURS = {
+    "compute": "#4C72B0",
+    "energy": "#DD8452",
+    "hardware": "#55A868",
+    "data": "#8172B3",
+}
+
+
+def _png(figure: Figure, path: Path | None) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure)  # the Agg backend, without pyplot's global state
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    data = buffer.getvalue()
+    if path is not None:
+        path.write_bytes(data)
+    return data
+
+
+def cost_per_day_chart(report: CostReport, *, path: Path | None = None) -> bytes:
+    """Stacked bars of cost per day by component (a report grouped by day)."""
+    if report.group_by != "day":
+        raise ValueError("cost_per_day_chart needs a report grouped by day")
+    figure = Figure(figsize=(8, 4))
+    axes = figure.subplots()
+    days = [line.key for line in report.groups]
+    bottom = [0.0] * len(days)
+    for name, colour in COMPONENT_COLOURS.items():
+        heights = [float(getattr(line, name).amount) for line in report.groups]
+        axes.bar(days, heights, bottom=bottom, label=name, color=colour)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    axes.set_title(f"Inference cost per day ({report.currency}), by component")
+    axes.set_ylabel(report.currency)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    axes.tick_params(axis="x", labelrotation=45)
+    return _png(figure, path)
+
+
+def value_vs_cost_chart(
+    points: tuple[DayPoint, ...], *, currency: str = "USD", path: Path | None = None
+) -> bytes:
+    """Cumulative value of resolved messages against cumulative cost, per day."""
+    figure = Figure(figsize=(8, 4))
+    axes = figure.subplots()
+    days: Any = [p.day for p in points]  # matplotlib plots dates; its stubs say numbers
+    value = list(accumulate(float(p.value.amount) for p in points))
+    cost = list(accumulate(float(p.cost.amount) for p in points))
+    axes.plot(days, value, label="cumulative value (resolved × ticket cost)", color="#55A868")
+    axes.plot(days, cost, label="cumulative cost (inference + idle + training)", color="#C44E52")
+    axes.fill_between(
+        days,
+        value,
+        cost,
+        where=[v >= c for v, c in zip(value, cost, strict=True)],
+        color="#55A868",
+        alpha=0.15,
+        interpolate=True,
+    )
+    axes.set_title(f"Value vs cost ({currency})")
+    axes.set_ylabel(currency)
+    axes.legend(loc="upper left")
+    figure.autofmt_xdate()
+    return _png(figure, path)

@@ -1,0 +1,89 @@
+"""Report periods: today|yesterday|week|month|FROM..TO in the configured timezone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from costing.errors import BadPeriodError
+
+PERIOD_HELP = "today|yesterday|week|month|YYYY-MM-DD..YYYY-MM-DD"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open UTC interval [start, end) with the timezone its days are counted in."""
+
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+    @property
+    def days(self) -> float:
+        return self.hours / 24
+
+    def local_day(self, moment: datetime) -> date:
+        """The calendar day of a UTC moment in the period's timezone."""
+        return moment.astimezone(self.zone).date()
+
+    def midnights(self) -> list[datetime]:
+        """Every local midnight strictly inside the period, as UTC."""
+        day = self.local_day(self.start) + timedelta(days=1)
+        found = []
+        while (moment := _midnight(day, self.zone)) < self.end:
+            found.append(moment)
+            day += timedelta(days=1)
+        return found
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """A timezone by IANA name; BadPeriodError for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadPeriodError(f"unknown timezone {name!r}") from None
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def parse_period(text: str, *, now: datetime, timezone: str = "UTC") -> Period:
+    """Parse a period name or FROM..TO (ISO dates, TO inclusive); periods end no later than now."""
+    zone = zone_of(timezone)
+    today = now.astimezone(zone).date()
+    name = text.strip().lower()
+    named = {
+        "today": (today, today),
+        "yesterday": (today - timedelta(days=1), today - timedelta(days=1)),
+        "week": (today - timedelta(days=6), today),
+        "month": (today.replace(day=1), today),
+    }
+    first, last = named[name] if name in named else _parse_range(text)
+    start = _midnight(first, zone)
+    end = min(_midnight(last + timedelta(days=1), zone), now)
+    if end <= start:
+        raise BadPeriodError(f"period {text!r} lies in the future (now is {now.isoformat()})")
+    return Period(start=start, end=end, timezone=timezone)
+
+
+def _parse_range(text: str) -> tuple[date, date]:
+    first_text, sep, last_text = text.strip().partition("..")
+    if not sep:
+        raise BadPeriodError(f"bad period {text!r}: expected {PERIOD_HELP}")
+    try:
+        first, last = date.fromisoformat(first_text), date.fromisoformat(last_text)
+    except ValueError:
+        raise BadPeriodError(f"bad period {text!r}: dates must be YYYY-MM-DD") from None
+    if last < first:
+        raise BadPeriodError(f"bad period {text!r}: TO is before FROM")
+    return first, last

@@ -1,0 +1,209 @@
+"""Price sheets: settings-derived prices, stored as versions, looked up by time (cached)."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import col, select
+
+from costing.errors import PriceKeyError
+from storage.db import SessionFactory, session_scope
+from storage.settings import PriceSettings
+from storage.tables import PriceSheet
+
+HOURS_PER_YEAR = Decimal("8766")  # 365.25 days
+SETTINGS_AUTHOR = "settings"
+
+
+@dataclass(frozen=True)
+class Prices:
+    """One set of prices (a sheet's content); amounts in ``currency``."""
+
+    currency: str
+    hardware: str
+    cpu_core_hour: Decimal
+    gpu_hour: Decimal
+    purchase_price: Decimal
+    lifetime_years: Decimal
+    expected_utilisation: Decimal
+    electricity_kwh: Decimal
+    pue: Decimal
+    grid_gco2_kwh: Decimal
+    cpu_watts_per_core: Decimal
+    gpu_watts: Decimal
+    data_collection_per_item: Decimal
+    data_annotation_per_label: Decimal
+    data_storage_gb_month: Decimal
+
+    @classmethod
+    def from_settings(cls, settings: PriceSettings) -> Prices:
+        """The prices configured in settings."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
+    @property
+    def owned(self) -> bool:
+        return self.hardware == "owned"
+
+    @property
+    def hardware_hour(self) -> Decimal:
+        """Owned hardware amortised per busy hour: price / (lifetime hours × utilisation)."""
+        busy_hours = self.lifetime_years * HOURS_PER_YEAR * self.expected_utilisation
+        return self.purchase_price / busy_hours
+
+    @property
+    def calendar_hour(self) -> Decimal:
+        """Owned hardware cost per calendar hour, busy or idle: price / lifetime hours."""
+        return self.purchase_price / (self.lifetime_years * HOURS_PER_YEAR)
+
+    def to_json(self) -> dict[str, str]:
+        """Every price as a string (exact decimals survive JSON)."""
+        return {f.name: str(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Prices:
+        """Inverse of to_json; keys missing from an old sheet take the settings defaults."""
+        base = cls.from_settings(PriceSettings())
+        return base.with_values({k: str(v) for k, v in data.items() if k in _KEYS})
+
+    def with_values(self, values: dict[str, str]) -> Prices:
+        """A copy with some prices changed, validated as settings would validate them."""
+        unknown = sorted(set(values) - _KEYS)
+        if unknown:
+            known = ", ".join(sorted(_KEYS))
+            raise PriceKeyError(f"unknown price key {unknown[0]!r}; known: {known}")
+        merged = {**self.to_json(), **values}
+        try:
+            return Prices.from_settings(PriceSettings(**merged))
+        except ValueError as error:
+            first = str(error).splitlines()
+            raise PriceKeyError(f"invalid price: {' '.join(first[:3])}") from None
+
+
+_KEYS = frozenset(f.name for f in fields(Prices))
+
+
+@dataclass(frozen=True)
+class SheetVersion:
+    """A stored version of the prices, valid from a time until the next version."""
+
+    id: int | None
+    valid_from: datetime
+    prices: Prices
+    changed_by: str
+
+
+def _version(row: PriceSheet) -> SheetVersion:
+    return SheetVersion(
+        id=row.id,
+        valid_from=row.valid_from,
+        prices=Prices.from_json({**row.prices, "currency": row.currency}),
+        changed_by=row.changed_by,
+    )
+
+
+def load_versions(session_factory: SessionFactory) -> list[SheetVersion]:
+    """Every stored version, oldest first."""
+    with session_scope(session_factory) as session:
+        query = select(PriceSheet).order_by(col(PriceSheet.valid_from), col(PriceSheet.id))
+        return [_version(row) for row in session.exec(query)]
+
+
+def store_version(
+    session_factory: SessionFactory, *, prices: Prices, valid_from: datetime, changed_by: str
+) -> SheetVersion:
+    """Store a new version of the prices."""
+    row = PriceSheet(
+        valid_from=valid_from,
+        currency=prices.currency,
+        prices=prices.to_json(),
+        changed_by=changed_by,
+        created_at=valid_from,
+    )
+    with session_scope(session_factory) as session:
+        session.add(row)
+        session.flush()
+        return _version(row)
+
+
+def sync_from_settings(
+    session_factory: SessionFactory, *, settings: PriceSettings, now: datetime
+) -> SheetVersion | None:
+    """Store the settings' prices as a version if they differ from the last settings version."""
+    prices = Prices.from_settings(settings)
+    versions = load_versions(session_factory)
+    from_settings = [v for v in versions if v.changed_by == SETTINGS_AUTHOR]
+    if from_settings and from_settings[-1].prices == prices:
+        return None
+    return store_version(session_factory, prices=prices, valid_from=now, changed_by=SETTINGS_AUTHOR)
+
+
+def set_price(
+    session_factory: SessionFactory,
+    *,
+    key: str,
+    value: str,
+    now: datetime,
+    changed_by: str,
+    defaults: PriceSettings,
+) -> SheetVersion:
+    """Change one price from ``now`` on: a new version holding the current prices plus it."""
+    current = PriceBook(session_factory, defaults=defaults).sheet_at(now)
+    prices = current.prices.with_values({key: value})
+    return store_version(session_factory, prices=prices, valid_from=now, changed_by=changed_by)
+
+
+class PriceBook:
+    """The version valid at a time; versions are cached and reloaded after ``ttl_s``."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        *,
+        defaults: PriceSettings,
+        ttl_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._session_factory = session_factory
+        epoch = datetime.min.replace(tzinfo=UTC)
+        self._fallback = SheetVersion(None, epoch, Prices.from_settings(defaults), SETTINGS_AUTHOR)
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._loaded_at: float | None = None
+        self._versions: list[SheetVersion] = []
+        self._starts: list[datetime] = []
+
+    def sheet_at(self, when: datetime) -> SheetVersion:
+        """The version valid at ``when`` (settings defaults before the first version)."""
+        self._refresh_if_stale()
+        index = bisect.bisect_right(self._starts, when) - 1
+        return self._versions[index] if index >= 0 else self._fallback
+
+    def segments(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, Prices]]:
+        """The (from, to, prices) segments that cover [start, end)."""
+        self._refresh_if_stale()
+        cuts = [start, *(s for s in self._starts if start < s < end), end]
+        return [(a, b, self.sheet_at(a).prices) for a, b in itertools.pairwise(cuts)]
+
+    def invalidate(self) -> None:
+        """Forget the cache; the next lookup reads the versions again."""
+        self._loaded_at = None
+
+    def _refresh_if_stale(self) -> None:
+        now = self._clock()
+        if self._loaded_at is not None and now - self._loaded_at < self._ttl_s:
+            return
+        self._versions = load_versions(self._session_factory)
+        self._starts = [v.valid_from for v in self._versions]
+        self._loaded_at = now
+
+
+def replace_prices(prices: Prices, **changes: Any) -> Prices:
+    """A copy of prices with fields changed (for tests and what-if reports)."""
+    return replace(prices, **changes)

@@ -1,0 +1,163 @@
+"""``create_app(settings, ...)``: the FastAPI app, its lifespan (load, drain, flush) and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from costing.prices import PriceBook, Prices, sync_from_settings
+from models.errors import ModelError
+from models.service.batcher import BatchPolicy, MicroBatcher
+from models.service.handlers import install_error_handlers
+from models.service.identity import resolve_salt
+from models.service.metering import measured, service_meter, unmetered
+from models.service.metrics import create_metrics
+from models.service.model import ServedModel, load_served_model
+from models.service.pricing import BatchPricer
+from models.service.recording import Recorder
+from models.service.routes import router
+from models.service.runner import BatchRunner, Precision, RunnerConfig
+from models.service.state import Runtime, ServiceState
+from storage.db import create_db_engine, session_factory
+from storage.settings import Settings
+from storage.types import utc_now
+from storage.writer import RecordWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Knobs not (yet) in the settings: rows per padded bucket, precision, costing on/off."""
+
+    bucket_size: int = 16
+    precision: Precision = "fp32"
+    record_costs: bool = True
+
+
+DESCRIPTION = "Classifies support messages (intent, sentiment) and measures what each answer costs."
+
+
+def create_app(
+    settings: Settings,
+    *,
+    model: ServedModel | None = None,
+    engine: Engine | None = None,
+    options: ServeOptions | None = None,
+) -> FastAPI:
+    """The model service; loads `model` from settings in the background unless one is given."""
+    state = ServiceState(
+        settings=settings,
+        metrics=create_metrics(),
+        engine=engine or create_db_engine(settings.database),
+        salt=resolve_salt(settings),
+    )
+    lifespan = _lifespan(
+        state, model=model, options=options or ServeOptions(), owns_engine=engine is None
+    )
+    app = FastAPI(title="costbot model service", description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = state
+    app.include_router(router)
+    install_error_handlers(app, state)
+    return app
+
+
+def _lifespan(
+    state: ServiceState, *, model: ServedModel | None, options: ServeOptions, owns_engine: bool
+) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.writer = await asyncio.to_thread(
+            RecordWriter(state.engine, state.settings.database).start
+        )
+        book = await asyncio.to_thread(_price_book, state)
+        loading = asyncio.create_task(_load(state, model=model, book=book, options=options))
+        try:
+            yield
+        finally:
+            await _shutdown(state, loading, owns_engine=owns_engine)
+
+    return lifespan
+
+
+def _price_book(state: ServiceState) -> PriceBook:
+    """The price book; the settings' prices are stored as a version when they changed."""
+    factory = session_factory(state.engine)
+    try:
+        sync_from_settings(factory, settings=state.settings.prices, now=utc_now())
+    except SQLAlchemyError as error:
+        log.warning("price sheet not synchronised (%s): database unavailable", type(error).__name__)
+    book = PriceBook(factory, defaults=state.settings.prices)
+    try:
+        book.sheet_at(utc_now())  # load the versions now, not in the first batch
+    except SQLAlchemyError as error:
+        log.warning("price sheets not loaded (%s): database unavailable", type(error).__name__)
+    return book
+
+
+async def _load(
+    state: ServiceState, *, model: ServedModel | None, book: PriceBook, options: ServeOptions
+) -> None:
+    served = model
+    try:
+        if served is None:
+            served = await asyncio.to_thread(load_served_model, state.settings.service)
+    except (ModelError, OSError) as error:
+        state.load_error = f"model failed to load: {error}"
+        log.error(state.load_error)
+        return
+    state.runtime = _runtime(state, model=served, book=book, options=options)
+    state.runtime.batcher.start()
+    log.info("model service ready: %s on %s", served.adapter_versions, served.device)
+
+
+def _runtime(
+    state: ServiceState, *, model: ServedModel, book: PriceBook, options: ServeOptions
+) -> Runtime:
+    settings = state.settings
+    threshold = settings.service.unknown_threshold
+    thresholds = None if threshold is None else dict.fromkeys(model.tasks, threshold)
+    config = RunnerConfig(
+        bucket_size=options.bucket_size, thresholds=thresholds, precision=options.precision
+    )
+    meter = service_meter(model.device, settings.prices)
+    runner = BatchRunner(
+        model=model,
+        measure=measured(meter) if options.record_costs else unmetered,
+        pricer=BatchPricer(book, fallback=Prices.from_settings(settings.prices)),
+        recorder=Recorder(
+            state.writer if options.record_costs else None,
+            model=model,
+            store_text=settings.service.store_text,
+            lost=state.metrics.records_lost,
+        ),
+        metrics=state.metrics,
+        config=config,
+    )
+    service = settings.service
+    policy = BatchPolicy(
+        service.max_batch_size, service.max_batch_tokens, service.max_wait_ms, service.queue_limit
+    )
+    return Runtime(model, MicroBatcher(runner, policy), meter)
+
+
+async def _shutdown(state: ServiceState, loading: asyncio.Task[None], *, owns_engine: bool) -> None:
+    """Drain in-flight batches, then flush and close the writer."""
+    if not loading.done():
+        loading.cancel()
+    if state.runtime is not None:
+        await state.runtime.batcher.drain()
+        state.runtime.meter.close()
+    if state.writer is not None:
+        await asyncio.to_thread(state.writer.close)
+        log.info("record writer closed: %s", state.writer.stats)
+    if owns_engine:
+        state.engine.dispose()

@@ -1,0 +1,159 @@
+"""Dynamic micro-batching: concurrent requests' texts are coalesced into batches.
+
+One collector task takes texts from a bounded queue and hands each batch to a single worker
+thread. While the worker computes one batch the next one fills, so under load batches grow up
+to the limits by themselves; when idle, the first text waits at most ``max_wait_ms`` for company.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from models.service.errors import OverloadedError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """When a batch is closed: by rows, by tokens, or after waiting long enough."""
+
+    max_batch_size: int = 32
+    max_batch_tokens: int = 4096
+    max_wait_ms: float = 5.0
+    queue_limit: int = 1024
+
+
+@dataclass
+class Pending(Generic[T, R]):
+    """One queued unit of work (a text) and the future its answer goes to."""
+
+    payload: T
+    tokens: int
+    future: asyncio.Future[R]
+    arrived: float = field(default_factory=time.perf_counter)
+
+
+BatchFn = Callable[[Sequence[Pending[T, R]]], list[R]]
+
+
+class MicroBatcher(Generic[T, R]):
+    """Coalesces submitted items into batches run by ``run_batch`` in one worker thread."""
+
+    def __init__(self, run_batch: BatchFn[T, R], policy: BatchPolicy) -> None:
+        self._run_batch = run_batch
+        self._policy = policy
+        self._queue: deque[Pending[T, R]] = deque()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="costbot-forward")
+        self._task: asyncio.Task[None] | None = None
+        self.in_flight = 0
+
+    @property
+    def depth(self) -> int:
+        """Items waiting for a batch (not counting the batch being computed)."""
+        return len(self._queue)
+
+    def start(self) -> None:
+        """Start the collector task on the running loop."""
+        self._task = asyncio.get_running_loop().create_task(self._collect(), name="batcher")
+
+    def submit(self, payloads: Sequence[tuple[T, int]]) -> list[asyncio.Future[R]]:
+        """Queue (payload, tokens) pairs all or none; raise OverloadedError when they don't fit."""
+        if self._closing:
+            raise OverloadedError("shutting_down", "the service is shutting down")
+        if len(self._queue) + len(payloads) > self._policy.queue_limit:
+            raise OverloadedError("queue_full", f"queue full ({len(self._queue)} texts waiting)")
+        loop = asyncio.get_running_loop()
+        items = [Pending(p, tokens, loop.create_future()) for p, tokens in payloads]
+        self._queue.extend(items)
+        self._wakeup.set()
+        return [item.future for item in items]
+
+    async def drain(self) -> None:
+        """Refuse new work, finish everything queued and in flight, stop the worker."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        self._executor.shutdown(wait=True)
+
+    async def _collect(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            await self._fill()
+            batch = self._take()
+            if batch:
+                await self._execute(batch)
+
+    async def _fill(self) -> None:
+        """Wait until the batch is full or its oldest item has waited max_wait_ms."""
+        deadline = self._queue[0].arrived + self._policy.max_wait_ms / 1000
+        while not self._closing and not self._full():
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except TimeoutError:
+                return
+
+    def _full(self) -> bool:
+        tokens = 0
+        for count, item in enumerate(self._queue, start=1):
+            tokens += item.tokens
+            if count >= self._policy.max_batch_size or tokens >= self._policy.max_batch_tokens:
+                return True
+        return False
+
+    def _take(self) -> list[Pending[T, R]]:
+        """Pop a batch within both limits (at least one item); skip abandoned items."""
+        batch: list[Pending[T, R]] = []
+        tokens = 0
+        while self._queue and len(batch) < self._policy.max_batch_size:
+            head = self._queue[0]
+            if batch and tokens + head.tokens > self._policy.max_batch_tokens:
+                break
+            self._queue.popleft()
+            if not head.future.done():
+                batch.append(head)
+                tokens += head.tokens
+        return batch
+
+    async def _execute(self, batch: list[Pending[T, R]]) -> None:
+        loop = asyncio.get_running_loop()
+        self.in_flight = len(batch)
+        try:
+            results = await loop.run_in_executor(self._executor, self._run_batch, batch)
+        except Exception as error:  # any failure of the batch goes to its callers, as is
+            _fail(batch, error)
+        else:
+            _resolve(batch, results)
+        finally:
+            self.in_flight = 0
+
+
+def _resolve(batch: Sequence[Pending[Any, R]], results: list[R]) -> None:
+    for item, result in zip(batch, results, strict=True):
+        if not item.future.done():
+            item.future.set_result(result)
+
+
+def _fail(batch: Sequence[Pending[Any, Any]], error: Exception) -> None:
+    for item in batch:
+        if not item.future.done():
+            item.future.set_exception(error)

@@ -1,0 +1,56 @@
+"""The edge: package exceptions become HTTP statuses with a JSON body, here and only here."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from models.service.errors import InvalidRequestError, OverloadedError
+from models.service.state import ServiceState
+
+
+def install_error_handlers(app: FastAPI, state: ServiceState) -> None:
+    """Package exceptions become HTTP statuses here, and only here."""
+
+    async def invalid(request: Request, error: Exception) -> JSONResponse:
+        code = error.code if isinstance(error, InvalidRequestError) else "invalid_request"
+        return _error(state, request, status=422, code=code, detail=str(error))
+
+    async def overloaded(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, OverloadedError)
+        headers = {"Retry-After": str(error.retry_after_s)}
+        return _error(
+            state, request, status=503, code=error.code, detail=str(error), headers=headers
+        )
+
+    async def malformed(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        code, detail = _describe_validation(error)
+        return _error(state, request, status=422, code=code, detail=detail)
+
+    app.add_exception_handler(InvalidRequestError, invalid)
+    app.add_exception_handler(OverloadedError, overloaded)
+    app.add_exception_handler(RequestValidationError, malformed)
+
+
+def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
+    first = error.errors()[0]
+    if first.get("type") == "json_invalid":
+        return "invalid_json", "the body is not valid JSON"
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid')}"
+
+
+def _error(
+    state: ServiceState,
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    state.metrics.rejected.labels(code).inc()
+    state.metrics.requests.labels(request.url.path, str(status)).inc()
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)

@@ -1,0 +1,89 @@
+"""One InferenceRecord per served inference, through the RecordWriter; never fails a request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter
+
+from models.service.jobs import TextJob, TextOutcome
+from models.service.model import ServedModel
+from storage.errors import WriterClosedError
+from storage.tables import new_uid
+from storage.writer import RecordWriter
+
+log = logging.getLogger(__name__)
+TABLE = "inference_record"
+
+
+class Recorder:
+    """Builds record rows for a finished batch and submits them to the writer."""
+
+    def __init__(
+        self, writer: RecordWriter | None, *, model: ServedModel, store_text: bool, lost: Counter
+    ) -> None:
+        self._writer = writer
+        self._model = model
+        self._store_text = store_text
+        self._lost = lost
+
+    def record(
+        self,
+        batch: Sequence[tuple[TextJob, TextOutcome]],
+        *,
+        batch_id: str,
+        created_at: datetime,
+        price_sheet_id: int | None,
+    ) -> None:
+        """Submit one row per text; a failure is logged and counted, never raised."""
+        if self._writer is None:
+            return
+        for job, outcome in batch:
+            row = self._row(job, outcome, batch_id=batch_id, created_at=created_at)
+            row["price_sheet_id"] = price_sheet_id
+            try:
+                self._writer.submit_row(TABLE, row)
+            except (WriterClosedError, OSError, ValueError) as error:
+                self._lost.inc()
+                log.error("inference record lost (%s): %s", type(error).__name__, error)
+
+    def _row(
+        self, job: TextJob, outcome: TextOutcome, *, batch_id: str, created_at: datetime
+    ) -> dict[str, Any]:
+        origin = job.origin
+        return {
+            "uid": new_uid(),
+            "created_at": created_at,
+            "request_id": origin.request_id,
+            "batch_id": batch_id,
+            "model_name": self._model.model_name[:200],
+            "model_version": self._model.model_version,
+            "adapter_versions": self._model.adapter_versions[:200],
+            "tasks": ",".join(job.tasks),
+            "source_kind": origin.kind,
+            "command": origin.command,
+            "guild_id": origin.guild_id,
+            "channel_id": origin.channel_id,
+            "user_hash": origin.user_hash,
+            "input_chars": len(job.text),
+            "input_tokens": job.tokens,
+            "truncated": job.truncated,
+            "predictions": {t: _compact(p) for t, p in outcome.predictions.items()},
+            "queue_ms": round(outcome.queue_ms, 3),
+            "compute_ms": round(outcome.compute_ms, 3),
+            "batch_size": outcome.batch_size,
+            "device": self._model.device,
+            "energy_method": outcome.energy_method[:32],
+            **outcome.cost.record_columns(),
+            "text": job.text if self._store_text else None,
+        }
+
+
+def _compact(prediction: Any) -> dict[str, Any]:
+    """The stored form of one task prediction: label, score and the top labels."""
+    data = asdict(prediction)
+    return {"label": data["label"], "score": data["score"], "top": data["top"]}

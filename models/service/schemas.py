@@ -1,0 +1,167 @@
+"""Request and response models of the HTTP API (docs/http-api.md), documented for OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+SourceKind = Literal["console", "discord", "http"]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors, so a misspelt field is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(_Strict):
+    """Who asked: stored with each record (the user only as a salted hash)."""
+
+    kind: SourceKind = Field(default="http", description="Where the request came from.")
+    command: StrictStr = Field(
+        default="", max_length=32, description='The bot command, or "support".'
+    )
+    guild_id: StrictInt | None = Field(default=None, description="Discord guild id, if any.")
+    channel_id: StrictInt | None = Field(default=None, description="Discord channel id, if any.")
+    user: StrictStr | None = Field(
+        default=None,
+        max_length=200,
+        description="Opaque user id; only a salted hash of it is stored.",
+    )
+
+
+class ClassifyRequest(_Strict):
+    """Texts to classify: give `texts` (a list) or `text` (one), not both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "texts": ["my card has not arrived", "thanks!"],
+                    "tasks": ["intent", "sentiment"],
+                    "source": {"kind": "discord", "command": "classify", "user": "789"},
+                }
+            ]
+        },
+    )
+
+    texts: list[StrictStr] | None = Field(default=None, description="The texts to classify.")
+    text: StrictStr | None = Field(default=None, description="One text (instead of `texts`).")
+    tasks: list[StrictStr] | None = Field(
+        default=None, description="Tasks to run; default: every loaded task."
+    )
+    source: Source = Field(default_factory=Source, description="Who asked.")
+
+    def all_texts(self) -> list[str] | None:
+        """The texts, whichever field held them; None when neither or both were given."""
+        if (self.texts is None) == (self.text is None):
+            return None
+        return self.texts if self.texts is not None else [self.text or ""]
+
+
+class LabelScore(BaseModel):
+    """One label with its probability."""
+
+    label: str
+    score: float
+
+
+class TaskPrediction(BaseModel):
+    """One task's answer: the label (or "unknown" below the threshold), its score, the top-k."""
+
+    label: str = Field(examples=["card_arrival"])
+    score: float = Field(examples=[0.97])
+    top: list[LabelScore]
+
+
+class MoneyParts(BaseModel):
+    """Money per component, in the price sheet's currency."""
+
+    compute: float
+    energy: float
+    hardware: float
+    data: float
+    total: float
+
+
+class Cost(BaseModel):
+    """What this one inference cost: its token share of its batch's measured cost."""
+
+    latency_ms: float = Field(description="Time from arrival to answer.")
+    queue_ms: float = Field(description="Time waiting for a batch.")
+    compute_ms: float = Field(description="Wall time of the batch's forward pass.")
+    batch_size: int = Field(description="Texts in the batch this text was computed in.")
+    energy_j: float
+    energy_method: str = Field(examples=["cpu-time-estimate"])
+    energy_measured: bool
+    currency: str = Field(examples=["USD"])
+    money: MoneyParts
+    co2_g: float
+    provenance: dict[str, str] = Field(
+        description="Where each money component came from.",
+        examples=[{"compute": "configured-price", "energy": "cpu-time-estimate"}],
+    )
+
+
+class ItemResult(BaseModel):
+    """The answer for one input text."""
+
+    index: int = Field(description="Position of the text in the request.")
+    tokens: int = Field(description="Tokens of the text before truncation.")
+    truncated: bool = Field(description="True when the text was cut to the model's window.")
+    predictions: dict[str, TaskPrediction]
+    cost: Cost
+
+
+class ClassifyResponse(BaseModel):
+    """Answers in request order."""
+
+    request_id: str = Field(examples=["3f2c9a0e5b7d4e1f8a6b2c3d4e5f6a7b"])
+    results: list[ItemResult]
+
+
+class ErrorBody(BaseModel):
+    """Every error: a human-readable message and a machine code."""
+
+    detail: str = Field(examples=["text 0 is empty"])
+    code: str = Field(examples=["empty_text"])
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    """Readiness: the model is loaded and the database answers."""
+
+    status: str = Field(examples=["ready"])
+    model_loaded: bool
+    database: bool
+    reason: str = ""
+
+
+class AdapterInfo(BaseModel):
+    """One loaded adapter."""
+
+    task: str
+    labels: list[str]
+    version: str
+    threshold: float
+    base_model: str
+    max_length: int
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    training_cost: dict[str, Any] | None = Field(
+        default=None, description="The measured cost of training, when the adapter records it."
+    )
+
+
+class ModelsResponse(BaseModel):
+    """The loaded model: base, device and adapters."""
+
+    model_name: str
+    device: str
+    adapters: list[AdapterInfo]

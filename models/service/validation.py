@@ -1,0 +1,49 @@
+"""Request checks that depend on the settings and the loaded tasks (the schema checks types)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models.service.errors import InvalidRequestError
+from models.service.schemas import ClassifyRequest
+from storage.settings import ServiceSettings
+
+
+def checked_texts(request: ClassifyRequest, settings: ServiceSettings) -> list[str]:
+    """The request's texts, or InvalidRequestError naming the first problem."""
+    texts = request.all_texts()
+    if texts is None:
+        raise InvalidRequestError("invalid_request", "give either `texts` or `text`, not both")
+    if not texts:
+        raise InvalidRequestError("empty_request", "`texts` is empty")
+    if len(texts) > settings.max_texts_per_request:
+        raise InvalidRequestError(
+            "too_many_texts",
+            f"{len(texts)} texts; at most {settings.max_texts_per_request} per request",
+        )
+    for index, text in enumerate(texts):
+        _check_text(index, text, settings.max_text_chars)
+    return texts
+
+
+def _check_text(index: int, text: str, limit: int) -> None:
+    if not text.strip():
+        raise InvalidRequestError("empty_text", f"text {index} is empty")
+    if len(text) > limit:
+        raise InvalidRequestError(
+            "text_too_long", f"text {index} has {len(text)} characters; the limit is {limit}"
+        )
+
+
+def checked_tasks(requested: Sequence[str] | None, loaded: Sequence[str]) -> tuple[str, ...]:
+    """The tasks to run (default: all loaded), or InvalidRequestError for an unknown one."""
+    if requested is None:
+        return tuple(loaded)
+    if not requested:
+        raise InvalidRequestError("invalid_request", "`tasks` is empty")
+    unknown = [task for task in requested if task not in loaded]
+    if unknown:
+        raise InvalidRequestError(
+            "unknown_task", f"unknown task {unknown[0]!r}; loaded: {', '.join(loaded)}"
+        )
+    return tuple(dict.fromkeys(requested))

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from costing.cli import register
+from storage.settings import DatabaseSettings
+from storage.types import utc_now
+from tests.costing.conftest import insert_rows
+from tests.factories import inference_row
+
+
+@pytest.fixture
+def app(db_settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    monkeypatch.setenv("COSTBOT_DATABASE__URL", db_settings.url)
+    app = typer.Typer(pretty_exceptions_enable=False)
+    app.command("noop")(lambda: None)
+    register(app)
+    return app
+
+
+def _invoke(app: typer.Typer, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_report_json_totals_match_the_records(app: typer.Typer, engine: Engine) -> None:
+    rows = [inference_row(created_at=utc_now() - timedelta(seconds=i + 1)) for i in range(5)]
+    insert_rows(engine, rows)
+    code, out, _ = _invoke(app, "report", "--period", "today", "--group-by", "model", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["total"]["count"] == 5
+    expected = sum(r["cost_compute_pico"] + r["cost_energy_pico"] for r in rows) / 1e12
+    assert data["total"]["usd"] == pytest.approx(expected)
+    assert [g["key"] for g in data["groups"]] == ["all-MiniLM-L6-v2@test"]
+
+
+def test_human_tables_and_the_job_run(app: typer.Typer, engine: Engine) -> None:
+    insert_rows(engine, [inference_row(created_at=utc_now() - timedelta(seconds=1))])
+    assert _invoke(app, "aggregate")[0] == 0
+    code, out, _ = _invoke(app, "report", "--period", "today")
+    assert code == 0 and "all" in out
+    code, out, _ = _invoke(app, "roi", "--period", "week", "--json")
+    assert code == 0 and json.loads(out)["resolved"] == 0
+
+
+def test_prices_set_makes_a_new_version(app: typer.Typer, engine: Engine) -> None:
+    assert _invoke(app, "prices", "set", "pue", "1.25")[0] == 0
+    code, out, _ = _invoke(app, "prices", "show", "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert (shown["prices"]["pue"], shown["changed_by"]) == ("1.25", "cli")
+
+
+def test_budget_set_and_show(app: typer.Typer, engine: Engine) -> None:
+    assert _invoke(app, "budget", "set", "channel", "42", "--limit", "12.5")[0] == 0
+    _, out, _ = _invoke(app, "budget", "show", "--json")
+    assert json.loads(out)["budgets"][0]["limit_usd"] == 12.5
+
+
+def test_chart_writes_a_png(app: typer.Typer, engine: Engine, tmp_path: Path) -> None:
+    insert_rows(engine, [inference_row(created_at=utc_now() - timedelta(seconds=1))])
+    for kind in ("cost", "value"):
+        path = tmp_path / f"{kind}.png"
+        assert _invoke(app, "chart", kind, "--out", str(path))[0] == 0
+        assert path.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "--period", "fortnight"),
+        ("report", "--group-by", "colour"),
+        ("roi", "--period", "2026-05-01..2026-04-01"),
+        ("prices", "set", "nonsense", "1"),
+        ("prices", "set", "pue", "abc"),
+        ("budget", "set", "galaxy", "--limit", "5"),
+        ("budget", "set", "all", "--limit", "lots"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    app: typer.Typer, engine: Engine, args: tuple[str, ...]
+) -> None:
+    code, out, err = _invoke(app, *args)
+    assert code == 2
+    assert err.startswith("costbot: ") and err.count("\n") == 1
+    assert "Traceback" not in out + err

@@ -1,0 +1,108 @@
+"""The micro-batcher alone, with a plain function as the batch: limits, waiting, draining."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from models.service.batcher import BatchPolicy, MicroBatcher, Pending
+from models.service.errors import OverloadedError
+
+
+class Recorder:
+    """A batch function that remembers each batch's payloads."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.batches: list[list[str]] = []
+        self.delay_s = delay_s
+
+    def __call__(self, batch: Sequence[Pending[str, str]]) -> list[str]:
+        time.sleep(self.delay_s)
+        self.batches.append([item.payload for item in batch])
+        return [item.payload.upper() for item in batch]
+
+
+async def test_concurrent_items_are_coalesced_within_the_size_limit() -> None:
+    run = Recorder()
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=4, max_wait_ms=50))
+    batcher.start()
+    futures = batcher.submit([(f"t{i}", 1) for i in range(10)])
+    assert await asyncio.gather(*futures) == [f"T{i}" for i in range(10)]
+    await batcher.drain()
+    assert [len(b) for b in run.batches] == [4, 4, 2]
+
+
+async def test_token_limit_closes_a_batch_but_never_starves_a_long_item() -> None:
+    run = Recorder()
+    batcher = MicroBatcher(
+        run, BatchPolicy(max_batch_size=100, max_batch_tokens=10, max_wait_ms=20)
+    )
+    batcher.start()
+    futures = batcher.submit([("a", 4), ("b", 4), ("c", 4), ("huge", 50), ("d", 1)])
+    await asyncio.gather(*futures)
+    await batcher.drain()
+    assert run.batches == [["a", "b"], ["c"], ["huge"], ["d"]]
+
+
+async def test_a_lone_item_waits_at_most_max_wait() -> None:
+    batcher = MicroBatcher(Recorder(), BatchPolicy(max_batch_size=8, max_wait_ms=30))
+    batcher.start()
+    started = time.perf_counter()
+    await asyncio.gather(*batcher.submit([("x", 1)]))
+    waited = time.perf_counter() - started
+    await batcher.drain()
+    assert 0.025 <= waited < 0.5
+
+
+async def test_full_queue_refuses_all_or_nothing() -> None:
+    run = Recorder(delay_s=0.1)
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=1, max_wait_ms=0, queue_limit=3))
+    batcher.start()
+    accepted = batcher.submit([("a", 1), ("b", 1), ("c", 1)])
+    with pytest.raises(OverloadedError) as refused:
+        batcher.submit([("d", 1)])
+    assert refused.value.code == "queue_full"
+    await asyncio.gather(*accepted)
+    await batcher.drain()
+    assert sum(len(b) for b in run.batches) == 3
+
+
+async def test_drain_finishes_queued_work_and_refuses_new() -> None:
+    run = Recorder(delay_s=0.02)
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=2, max_wait_ms=1000))
+    batcher.start()
+    futures = batcher.submit([(f"t{i}", 1) for i in range(5)])
+    await batcher.drain()
+    assert all(f.done() and not f.cancelled() for f in futures)
+    with pytest.raises(OverloadedError) as refused:
+        batcher.submit([("late", 1)])
+    assert refused.value.code == "shutting_down"
+
+
+async def test_a_failing_batch_fails_only_its_callers() -> None:
+    def explode(batch: Sequence[Pending[str, str]]) -> list[str]:
+        if any(item.payload == "bad" for item in batch):
+            raise RuntimeError("forward failed")
+        return [item.payload for item in batch]
+
+    batcher = MicroBatcher(explode, BatchPolicy(max_batch_size=1, max_wait_ms=0))
+    batcher.start()
+    bad, good = batcher.submit([("bad", 1), ("good", 1)])
+    with pytest.raises(RuntimeError):
+        await bad
+    assert await good == "good"
+    await batcher.drain()
+
+
+async def test_abandoned_items_are_not_computed() -> None:
+    run = Recorder(delay_s=0.05)
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=1, max_wait_ms=0))
+    batcher.start()
+    first, second = batcher.submit([("first", 1), ("gone", 1)])
+    second.cancel()
+    await first
+    await batcher.drain()
+    assert run.batches == [["first"]]
