@@ -11,9 +11,23 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add `costbot console` and `costbot up`."""
+    """Add `costbot console`, `costbot up` and `costbot demo`."""
     app.command("console")(console)
     app.command("up")(up)
+    app.command("demo")(demo)
+
+
+def demo(
+    workdir: Annotated[
+        Path, typer.Option(help="made anew: the demo's database, spool and charts")
+    ] = Path("costbot-demo"),
+) -> None:
+    """Replay a scripted support conversation through the real service and report its ROI."""
+    from rich.console import Console
+
+    from bot.demo.run import run_demo
+
+    run_demo(workdir=workdir, console=Console())
 
 
 def console(

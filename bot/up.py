@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 from apscheduler.schedulers.base import BaseScheduler
@@ -39,8 +40,13 @@ def require_token(settings: Settings) -> str:
 
 
 @contextmanager
-def service_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `python -m models.service` and wait until it is live; stop it on exit."""
+def service_process(
+    settings: Settings, *, log_path: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `python -m models.service` and wait until it is live; stop it on exit.
+
+    Its output goes to `log_path` when one is given, else to this process's own.
+    """
     command = [
         sys.executable,
         "-m",
@@ -50,7 +56,8 @@ def service_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
         "--port",
         str(settings.service.port),
     ]
-    process = subprocess.Popen(command)
+    log = log_path.open("ab") if log_path is not None else None
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT if log else None)
     try:
         _wait_live(settings.service.url, process)
         yield process
@@ -60,6 +67,8 @@ def service_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(timeout=settings.service.request_timeout_s + 10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if log is not None:
+            log.close()
 
 
 def _wait_live(url: str, process: subprocess.Popen[bytes]) -> None:

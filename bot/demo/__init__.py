@@ -1,0 +1,1 @@
+"""The scripted end-to-end demo behind `costbot demo`."""

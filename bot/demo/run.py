@@ -1,0 +1,268 @@
+"""`costbot demo`: the whole loop on one machine, no Discord token and no GPU needed.
+
+Starts the model service with the shipped adapters, replays a scripted support conversation
+through the console bot, records every inference's cost in a fresh SQLite database, runs the
+aggregation job, and prints per message and in total what it cost and what it was worth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bot.runtime import open_resources
+from bot.support import SupportContext, SupportReply, handle_support_message, load_templates
+from bot.up import service_process
+from costing.charts import cost_per_day_chart, value_vs_cost_chart
+from costing.periods import Period
+from costing.prices import PriceBook
+from costing.reports import CostReport, RoiReport, cost_report, daily_value_and_cost, roi_report
+from costing.scheduler import run_job
+from storage.db import SessionFactory, create_db_engine, session_factory
+from storage.migrate import upgrade
+from storage.settings import Settings, load_settings
+from storage.types import utc_now
+
+CONVERSATION = Path(__file__).with_name("conversation.txt")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo produced, for the summary and for tests."""
+
+    replies: tuple[SupportReply, ...]
+    report: CostReport
+    roi: RoiReport
+    charts: tuple[Path, ...]
+
+
+def conversation_lines(path: Path = CONVERSATION) -> list[str]:
+    """The customer messages of the scripted conversation (comments and blanks skipped)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def run_demo(*, workdir: Path, console: Console) -> DemoResult:
+    """Run the demo in `workdir` (its database is made anew) and print what happened."""
+    settings = _demo_settings(workdir)
+    _quiet_logs()
+    engine = create_db_engine(settings.database)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    _quiet_logs()
+    service_log = workdir / "service.log"
+    console.print(f"starting the model service with the shipped adapters (log: {service_log})")
+    with _environment(settings), service_process(settings, log_path=service_log):
+        replies = asyncio.run(_replay(settings, conversation_lines(), console))
+    now = utc_now()
+    with console.status("aggregating the cost records…"):
+        run_job(sessions, now=now, timezone=settings.schedule.timezone)
+    result = _answers(settings, sessions, now=now, replies=replies, workdir=workdir)
+    engine.dispose()
+    print_summary(result, console)
+    return result
+
+
+def _quiet_logs() -> None:
+    """The demo prints its own story; library chatter below warnings would drown it."""
+    logging.getLogger().setLevel(logging.WARNING)
+
+
+def _demo_settings(workdir: Path) -> Settings:
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    port = _free_port()
+    base = load_settings()
+    database = base.database.model_copy(
+        update={"url": f"sqlite:///{workdir / 'costbot.db'}", "spool_path": workdir / "spool.jsonl"}
+    )
+    service = base.service.model_copy(
+        update={"host": "127.0.0.1", "port": port, "url": f"http://127.0.0.1:{port}"}
+    )
+    return base.model_copy(update={"database": database, "service": service})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _environment(settings: Settings) -> Iterator[None]:
+    """Hand the demo's database and port to the service subprocess through its environment."""
+    overrides = {
+        "COSTBOT_DATABASE__URL": settings.database.url,
+        "COSTBOT_DATABASE__SPOOL_PATH": str(settings.database.spool_path),
+        "COSTBOT_SERVICE__HOST": settings.service.host,
+        "COSTBOT_SERVICE__PORT": str(settings.service.port),
+    }
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def _replay(settings: Settings, lines: list[str], console: Console) -> list[SupportReply]:
+    replies: list[SupportReply] = []
+    async with open_resources(settings) as res:
+        context = SupportContext(
+            service=res.service(settings),
+            templates=load_templates(),
+            record=res.writer.submit,
+            kind="console",
+            user_id="demo-customer",
+            user_hash_salt="costbot-demo",
+        )
+        await _wait_ready(settings.service.url)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("customer messages", total=len(lines))
+            for line in lines:
+                replies.append(await handle_support_message(line, context=context))
+                progress.advance(task)
+    return replies
+
+
+async def _wait_ready(base_url: str, timeout_s: float = 180.0) -> None:
+    """Wait until the service has loaded its model (GET /readyz answers 200)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.5)
+    raise TimeoutError(f"the model service at {base_url} was not ready in {timeout_s:.0f}s")
+
+
+def _answers(
+    settings: Settings,
+    sessions: SessionFactory,
+    *,
+    now: datetime,
+    replies: list[SupportReply],
+    workdir: Path,
+) -> DemoResult:
+    book = PriceBook(sessions, defaults=settings.prices)
+    zone = settings.schedule.timezone
+    report = cost_report(
+        sessions, period="today", group_by="day", now=now, prices=book, timezone=zone
+    )
+    roi = roi_report(
+        sessions, period="today", now=now, prices=book, roi_settings=settings.roi, timezone=zone
+    )
+    points = daily_value_and_cost(
+        sessions,
+        period=Period(roi.start, roi.end, roi.timezone),
+        now=now,
+        prices=book,
+        roi_settings=settings.roi,
+    )
+    charts = (workdir / "cost-per-day.png", workdir / "value-vs-cost.png")
+    cost_per_day_chart(report, path=charts[0])
+    value_vs_cost_chart(points, currency=report.currency, path=charts[1])
+    return DemoResult(tuple(replies), report, roi, charts)
+
+
+def print_summary(result: DemoResult, console: Console) -> None:
+    """Per-message table, totals by component, ROI and the chart paths."""
+    console.print(_message_table(result.replies))
+    console.print(_totals_table(result.report))
+    console.print(_roi_table(result.roi))
+    for chart in result.charts:
+        console.print(f"chart: {chart}")
+
+
+def _message_table(replies: tuple[SupportReply, ...]) -> Table:
+    table = Table(title="Support conversation (each answer's cost was metered by the service)")
+    for column in ("#", "intent", "conf.", "sentiment", "outcome", "cost", "energy"):
+        right = column in ("#", "conf.", "cost", "energy")
+        table.add_column(column, justify="right" if right else "left", no_wrap=column != "intent")
+    for number, reply in enumerate(replies, start=1):
+        cost = reply.cost
+        table.add_row(
+            str(number),
+            reply.intent,
+            f"{reply.confidence:.0%}",
+            reply.sentiment or "-",
+            _outcome(reply),
+            f"{cost.total:.2e} {cost.currency}" if cost else "-",
+            _energy(reply),
+        )
+    return table
+
+
+def _outcome(reply: SupportReply) -> str:
+    if reply.outcome == "resolved":
+        return "resolved"
+    return "escalated: " + reply.reason.replace(" sentiment", "").replace("intent ", "")
+
+
+def _energy(reply: SupportReply) -> str:
+    if reply.cost is None:
+        return "-"
+    source = "meas." if reply.cost.energy_measured else "est."
+    return f"{reply.cost.energy_j:.2f} J {source}"
+
+
+def _totals_table(report: CostReport) -> Table:
+    data = report.to_json()
+    total = data["total"]
+    table = Table(title=f"Inference cost today ({report.currency}), by component")
+    table.add_column("component")
+    table.add_column("amount", justify="right")
+    table.add_column("where it came from")
+    sources = total.get("sources", {})
+    for name, amount in total["usd_by_component"].items():
+        table.add_row(name, f"{amount:.3g}", str(sources.get(name, "")))
+    table.add_row("total", f"{total['usd']:.3g}", f"{total['count']} inferences")
+    table.add_row(
+        "energy", f"{total['energy_j']:.3g} J", f"measured share {total['measured_share']:.0%}"
+    )
+    table.add_row("CO2", f"{total['co2_g']:.3g} g", "energy × configured grid intensity")
+    return table
+
+
+def _roi_table(roi: RoiReport) -> Table:
+    data = roi.to_json()
+    table = Table(title="Is the bot cheaper than human agents? (today)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("messages resolved by the bot", str(data["resolved"])),
+        ("messages escalated to a person", str(data["escalated"])),
+        ("value: resolved × human ticket cost (configured)", f"{data['value_usd']:.2f}"),
+        ("cost: inference + idle + amortised training", f"{data['cost_usd']:.6g}"),
+        ("ROI = (value − cost) / cost", _ratio(data["roi"])),
+        ("payback (days)", _ratio(data["payback_days"])),
+        ("break-even volume (resolved messages per month)", str(data["break_even_per_month"])),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.3g}"
