@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy import select as sa_select
@@ -231,7 +231,8 @@ def _read_outcomes(session: Session, *, period: Period, watermark: int) -> dict[
             table.c.hour >= whole[0], table.c.hour < whole[1], table.c.hour.not_in(split)
         )
         resolved, escalated = session.execute(query).one()
-        totals.resolved, totals.escalated = int(resolved or 0), int(escalated or 0)
+        totals.resolved = int(cast(int | None, resolved) or 0)
+        totals.escalated = int(cast(int | None, escalated) or 0)
     created = OUTCOMES.table.c.created_at
     if raw_ranges:
         where = or_(*(and_(created >= a, created < b) for a, b in raw_ranges))

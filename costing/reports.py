@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select as sa_select
 from sqlmodel import col
@@ -417,7 +417,8 @@ def training_costs(session_factory: SessionFactory, *, before: datetime) -> list
     )
     query = sa_select(col(run.finished_at), total).where(col(run.finished_at) < before)
     with session_scope(session_factory) as session:
-        return [OneOff(Money(int(c)), finished) for finished, c in session.execute(query)]
+        rows = cast(list[tuple[datetime, int]], session.execute(query).all())
+        return [OneOff(Money(int(c)), finished) for finished, c in rows]
 
 
 @dataclass(frozen=True)
@@ -464,6 +465,6 @@ def _resolved_per_day(session_factory: SessionFactory, *, period: Period) -> dic
     )
     counts: dict[str, int] = defaultdict(int)
     with session_scope(session_factory) as session:
-        for (moment,) in session.execute(query):
+        for moment in cast(list[datetime], session.execute(query).scalars().all()):
             counts[period.local_day(moment).isoformat()] += 1
     return counts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,13 @@ from bot.errors import OptionError
 from storage.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = """\
+FIRST = """\
 # a comment, then every command
 /help
 /classify my card has not arrived
+"""
+# Run after the classification's record is stored: the service writes records in batches.
+SCRIPT = """\
 /cost week day
 /cost period:today group_by:model
 /roi month
@@ -61,8 +65,32 @@ def _run_console(settings: Settings, tmp_path: Path, script: str) -> str:
     return done.stdout
 
 
+def _wait_for_records(settings: Settings, count: int, timeout: float = 15.0) -> None:
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
+    from storage.db import create_db_engine
+    from storage.tables import InferenceRecord
+
+    engine = create_db_engine(settings.database)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                query = select(func.count()).select_from(InferenceRecord)
+                if session.exec(query).one()[0] >= count:  # type: ignore[call-overload]
+                    return
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"fewer than {count} inference records after {timeout}s")
+
+
 def test_console_answers_every_command_and_bad_input(settings: Settings, tmp_path: Path) -> None:
-    blocks = _run_console(settings, tmp_path, SCRIPT).strip().split("\n\n")
+    first = _run_console(settings, tmp_path, FIRST)
+    _wait_for_records(settings, 1)
+    rest = _run_console(settings, tmp_path, SCRIPT)
+    blocks = (first.strip() + "\n\n" + rest.strip()).split("\n\n")
     answers = [b for b in blocks if b.strip()]
     assert len(answers) == 20, answers
     (
