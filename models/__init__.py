@@ -1,0 +1,5 @@
+"""LoRA text classifiers for costbot: training, evaluation, prediction."""
+
+from models.errors import DataError
+
+__all__ = ["DataError"]
