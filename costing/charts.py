@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,12 @@ def value_vs_cost_chart(
     days: Any = [p.day for p in points]  # matplotlib plots dates; its stubs say numbers
     value = list(accumulate(float(p.value.amount) for p in points))
     cost = list(accumulate(float(p.cost.amount) for p in points))
-    axes.plot(days, value, label="cumulative value (resolved × ticket cost)", color="#55A868")
-    axes.plot(days, cost, label="cumulative cost (inference + idle + training)", color="#C44E52")
+    value_label = "cumulative value (resolved × ticket cost)"
+    cost_label = "cumulative cost (inference + idle + training)"
+    axes.plot(days, value, marker="o", label=value_label, color="#55A868")
+    axes.plot(days, cost, marker="o", label=cost_label, color="#C44E52")
+    if len(days) == 1:  # one day of data: show it mid-axis, not on a multi-year default range
+        axes.set_xlim(days[0] - timedelta(days=1), days[0] + timedelta(days=1))
     axes.fill_between(
         days,
         value,
@@ -71,6 +76,6 @@ def value_vs_cost_chart(
     )
     axes.set_title(f"Value vs cost ({currency})")
     axes.set_ylabel(currency)
-    axes.legend(loc="upper left")
+    axes.legend(loc="best")
     figure.autofmt_xdate()
     return _png(figure, path)

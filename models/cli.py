@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -40,6 +41,8 @@ def train(
     """Train a LoRA adapter + head for TASK and write it to --out."""
     from models.presets import preset
     from models.train import train as run_training
+    from models.training_cost import metered, run_details, save_training_run, training_run
+    from storage.settings import load_settings
 
     recipe = preset(task)
     if epochs is not None:
@@ -51,13 +54,23 @@ def train(
     if seed is not None:
         recipe.seed = seed
     out_dir = out or Path("out") / "adapters" / task
+    settings = load_settings()
+    paths = [str(p) for p in data]
     try:
-        result = run_training(
-            task, [str(p) for p in data], out_dir, base, recipe, device, num_threads=threads
-        )
+        with metered(resolve_device(device), settings.prices) as window:
+            result = run_training(task, paths, out_dir, base, recipe, device, num_threads=threads)
     except (DataError, ModelError) as exc:
         _fail(exc)
         return
+    run = training_run(
+        task=task,
+        adapter_dir=out_dir,
+        window=window,
+        prices=settings.prices,
+        details=run_details(result, data_paths=paths),
+    )
+    save_training_run(run, out_dir)
+    record_training_run(run, settings)
     m = result.metrics
     if as_json:
         typer.echo(json.dumps({"task": task, "out": str(out_dir), **m}))
@@ -157,3 +170,34 @@ def _plain(pred: object, tasks: list[str]) -> str:
 
 if __name__ == "__main__":
     sys.exit(app())
+
+
+def resolve_device(device: str) -> str:
+    """The device `auto` means on this machine."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def record_training_run(run: Any, settings: Any) -> None:
+    """Store the run in the configured database (spooled if it is down: never lost)."""
+    from storage.db import create_db_engine
+    from storage.migrate import upgrade
+    from storage.writer import RecordWriter
+
+    engine = create_db_engine(settings.database)
+    upgrade(engine)
+    writer = RecordWriter(engine, settings.database).start()
+    writer.submit(run)
+    writer.close()
+    engine.dispose()
+    cost = (
+        run.cost_compute_pico + run.cost_energy_pico + run.cost_hardware_pico + run.cost_data_pico
+    ) / 1e12
+    typer.echo(
+        f"training run recorded: {run.wall_s:.0f} s wall, {run.cpu_s:.0f} CPU s, "
+        f"{run.energy_uj / 1e6:.0f} J ({run.energy_method}), {cost:.4f} {settings.prices.currency}",
+        err=True,
+    )

@@ -234,14 +234,13 @@ def _totals_table(report: CostReport) -> Table:
     table.add_column("component")
     table.add_column("amount", justify="right")
     table.add_column("where it came from")
-    sources = total.get("sources", {})
+    sources = total["sources"]
     for name, amount in total["usd_by_component"].items():
-        table.add_row(name, f"{amount:.3g}", str(sources.get(name, "")))
-    table.add_row("total", f"{total['usd']:.3g}", f"{total['count']} inferences")
-    table.add_row(
-        "energy", f"{total['energy_j']:.3g} J", f"measured share {total['measured_share']:.0%}"
-    )
-    table.add_row("CO2", f"{total['co2_g']:.3g} g", "energy × configured grid intensity")
+        table.add_row(name, f"{amount:.3g}", sources["usd_by_component"][name])
+    table.add_row("total", f"{total['usd']:.3g}", f"{total['count']} inferences (counted)")
+    share = f"measured share {total['measured_share']:.0%}"
+    table.add_row("energy", f"{total['energy_j']:.3g} J", f"{sources['energy_j']} ({share})")
+    table.add_row("CO2", f"{total['co2_g']:.3g} g", sources["co2_g"])
     return table
 
 

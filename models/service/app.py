@@ -20,12 +20,13 @@ from models.service.handlers import install_error_handlers
 from models.service.identity import resolve_salt
 from models.service.metering import measured, service_meter, unmetered
 from models.service.metrics import create_metrics
-from models.service.model import ServedModel, load_served_model
+from models.service.model import ServedModel, adapter_dirs, load_served_model
 from models.service.pricing import BatchPricer
 from models.service.recording import Recorder
 from models.service.routes import router
 from models.service.runner import BatchRunner, Precision, RunnerConfig
 from models.service.state import Runtime, ServiceState
+from models.training_cost import register_training_runs
 from storage.db import create_db_engine, session_factory
 from storage.settings import Settings
 from storage.types import utc_now
@@ -116,6 +117,9 @@ async def _load(
         return
     state.runtime = _runtime(state, model=served, book=book, options=options)
     state.runtime.batcher.start()
+    if model is None and state.writer is not None:
+        registered = register_training_runs(state.writer, adapter_dirs(state.settings.service))
+        log.info("registered %d adapter training runs (one-off costs for ROI)", registered)
     log.info("model service ready: %s on %s", served.adapter_versions, served.device)
 
 

@@ -13,9 +13,8 @@ from models.encoder import load_tokenizer
 from models.errors import ModelError
 from models.paths import ADAPTERS_DIR
 from models.store import CONFIG_FILE, METRICS_FILE, AdapterMeta, load_meta
+from models.training_cost import adapter_version
 from storage.settings import ServiceSettings
-
-WEIGHT_FILES = ("adapter_model.safetensors", "head.safetensors")
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,4 @@ def _describe(task: str, path: Path) -> Adapter:
 
 
 def _version(path: Path) -> str:
-    """A content hash of the adapter's weights: changes whenever the adapter does."""
-    digest = hashlib.sha256()
-    for name in WEIGHT_FILES:
-        weights = path / name
-        if weights.is_file():
-            digest.update(weights.read_bytes())
-    return digest.hexdigest()[:12]
+    return adapter_version(path)
