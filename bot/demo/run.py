@@ -196,10 +196,16 @@ def print_summary(result: DemoResult, console: Console) -> None:
 
 
 def _message_table(replies: tuple[SupportReply, ...]) -> Table:
-    table = Table(title="Support conversation (each answer's cost was metered by the service)")
+    costs = [r.cost for r in replies if r.cost is not None]
+    currency = costs[0].currency if costs else "USD"
+    measured = "measured" if costs and all(c.energy_measured for c in costs) else "estimated"
+    table = Table(title=f"Support conversation (cost in {currency}; energy {measured})")
     for column in ("#", "intent", "conf.", "sentiment", "outcome", "cost", "energy"):
         right = column in ("#", "conf.", "cost", "energy")
-        table.add_column(column, justify="right" if right else "left", no_wrap=column != "intent")
+        if column == "intent":
+            table.add_column(column, min_width=14, overflow="fold")
+        else:
+            table.add_column(column, justify="right" if right else "left", no_wrap=right)
     for number, reply in enumerate(replies, start=1):
         cost = reply.cost
         table.add_row(
@@ -208,7 +214,7 @@ def _message_table(replies: tuple[SupportReply, ...]) -> Table:
             f"{reply.confidence:.0%}",
             reply.sentiment or "-",
             _outcome(reply),
-            f"{cost.total:.2e} {cost.currency}" if cost else "-",
+            f"{cost.total:.2e}" if cost else "-",
             _energy(reply),
         )
     return table
@@ -223,8 +229,7 @@ def _outcome(reply: SupportReply) -> str:
 def _energy(reply: SupportReply) -> str:
     if reply.cost is None:
         return "-"
-    source = "meas." if reply.cost.energy_measured else "est."
-    return f"{reply.cost.energy_j:.2f} J {source}"
+    return f"{reply.cost.energy_j:.2f} J"
 
 
 def _totals_table(report: CostReport) -> Table:
