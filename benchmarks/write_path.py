@@ -25,6 +25,8 @@ from storage.tables import InferenceRecord, new_uid
 from storage.types import utc_now
 from storage.writer import RecordWriter
 
+SERVICE_BATCH = 32
+
 
 def make_row(index: int, now: Any) -> dict[str, Any]:
     """A realistic record, as the model service produces one."""
@@ -72,8 +74,9 @@ def run(settings: DatabaseSettings, rows: int) -> dict[str, float]:
     writer = RecordWriter(engine, settings).start()
     now = utc_now()
     started = time.perf_counter()
-    for index in range(rows):
-        writer.submit_row("inference_record", make_row(index, now))
+    for start in range(0, rows, SERVICE_BATCH):  # as the model service submits: per batch
+        stop = min(start + SERVICE_BATCH, rows)
+        writer.submit_many("inference_record", [make_row(i, now) for i in range(start, stop)])
     submitted = time.perf_counter()
     writer.close(timeout=3600)
     finished = time.perf_counter()

@@ -40,6 +40,8 @@ def _tune_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Random uid keys touch pages all over their index: the default 2 MB cache thrashes.
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
 

@@ -38,8 +38,9 @@ class DatabaseSettings(_Section):
 
     url: str = "sqlite:///./costbot.db"
     spool_path: Path = Path("./costbot-spool.jsonl")
-    batch_size: int = Field(default=2000, ge=1, le=100_000)
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
     flush_interval_s: float = Field(default=0.25, gt=0, le=60)
+    # Queue items, each one submission (a row, or a service batch of rows).
     max_queue: int = Field(default=200_000, ge=1)
     enqueue_timeout_s: float = Field(default=5.0, ge=0, le=600)
     retry_attempts: int = Field(default=4, ge=0, le=20)

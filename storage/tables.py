@@ -48,7 +48,7 @@ class InferenceRecord(SQLModel, table=True):
     uid: str = Field(default_factory=new_uid, max_length=32, unique=True)
     created_at: datetime = _time(index=True)
     ingested_at: datetime = _time()
-    request_id: str = Field(max_length=32, index=True)
+    request_id: str = Field(max_length=32)
     batch_id: str = Field(max_length=32)
     model_name: str = Field(max_length=200)
     model_version: str = Field(max_length=64)

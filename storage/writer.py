@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """One queue item: rows of one table submitted together."""
+
+    table: str
+    rows: list[Row]
+
+
 @dataclass
 class WriterStats:
     """Counters a caller can read to prove nothing was lost."""
@@ -72,24 +80,28 @@ class RecordWriter:
         self.submit_row(str(table), record.model_dump(exclude={"id"}))
 
     def submit_row(self, table: str, row: Row) -> None:
-        """Queue one row given as column values (the fast path for bulk producers).
+        """Queue one row given as column values."""
+        self.submit_many(table, [row])
+
+    def submit_many(self, table: str, rows: list[Row]) -> None:
+        """Queue rows of one table in one step (the fast path: the service submits per batch).
 
         A full queue blocks the caller (backpressure) for up to `enqueue_timeout_s`, then the
-        record goes to the spool: it is never dropped.
+        rows go to the spool: they are never dropped.
         """
         if self._closed:
             raise WriterClosedError("the record writer is closed")
         if table not in SPOOLABLE_TABLES:
             raise ValueError(f"table {table!r} is not written through the record writer")
         with self._count_lock:
-            self.stats.submitted += 1
+            self.stats.submitted += len(rows)
         try:
-            self._queue.put((table, row), timeout=self._settings.enqueue_timeout_s)
+            self._queue.put(_Rows(table, rows), timeout=self._settings.enqueue_timeout_s)
         except queue.Full:
-            # The writer thread is stuck (not merely busy): keep the record on disk instead.
-            self._spool.append([(table, row)])
+            # The writer thread is stuck (not merely busy): keep the records on disk instead.
+            self._spool.append([(table, row) for row in rows])
             with self._count_lock:
-                self.stats.spooled += 1
+                self.stats.spooled += len(rows)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything submitted so far is written or spooled."""
@@ -144,7 +156,7 @@ class RecordWriter:
             if isinstance(item, threading.Event):
                 markers.append(item)
                 break
-            batch.append(item)
+            batch.extend((item.table, row) for row in item.rows)
         return batch, markers, False
 
     def _write(self, batch: Batch) -> None:

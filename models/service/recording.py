@@ -42,14 +42,16 @@ class Recorder:
         """Submit one row per text; a failure is logged and counted, never raised."""
         if self._writer is None:
             return
+        rows = []
         for job, outcome in batch:
             row = self._row(job, outcome, batch_id=batch_id, created_at=created_at)
             row["price_sheet_id"] = price_sheet_id
-            try:
-                self._writer.submit_row(TABLE, row)
-            except (WriterClosedError, OSError, ValueError) as error:
-                self._lost.inc()
-                log.error("inference record lost (%s): %s", type(error).__name__, error)
+            rows.append(row)
+        try:
+            self._writer.submit_many(TABLE, rows)
+        except (WriterClosedError, OSError, ValueError) as error:
+            self._lost.inc(len(rows))
+            log.error("%d inference records lost (%s): %s", len(rows), type(error).__name__, error)
 
     def _row(
         self, job: TextJob, outcome: TextOutcome, *, batch_id: str, created_at: datetime

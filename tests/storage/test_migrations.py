@@ -31,3 +31,15 @@ def test_downgrade_to_base_and_back(engine: Engine) -> None:
     assert TABLES.isdisjoint(inspect(engine).get_table_names())
     upgrade(engine)
     assert set(inspect(engine).get_table_names()) >= TABLES
+
+
+def test_0003_drops_the_unused_request_id_index_and_restores_it(engine: Engine) -> None:
+    def indexed() -> set[tuple[str, ...]]:
+        return {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("inference_record")}
+
+    assert current_revision(engine) == "0003"
+    assert ("request_id",) not in indexed()
+    downgrade(engine, "0002")
+    assert ("request_id",) in indexed()
+    upgrade(engine)
+    assert ("request_id",) not in indexed()
