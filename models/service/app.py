@@ -62,7 +62,10 @@ def create_app(
         salt=resolve_salt(settings),
     )
     lifespan = _lifespan(
-        state, model=model, options=options or ServeOptions(), owns_engine=engine is None
+        state,
+        model=model,
+        options=options or ServeOptions(precision=settings.service.precision),
+        owns_engine=engine is None,
     )
     app = FastAPI(title="costbot model service", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = state
