@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from models.data import Row
-from models.recipe import Recipe
 from models.service import create_app
 from models.service.model import ServedModel, load_served_model
-from models.train import train
 from storage.db import SessionFactory, create_db_engine, session_factory
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings, ServiceSettings, Settings
+from tests.loopback import free_socket, running, train_tiny_adapters
 
 # Real BANKING77 label names, so the support templates apply.
 INTENTS = {
@@ -66,17 +57,11 @@ SENTIMENTS = {
 }
 
 
-def _rows(examples: dict[str, list[str]]) -> list[Row]:
-    return [Row(text, label, "fixture") for label, texts in examples.items() for text in texts] * 2
-
-
 @pytest.fixture(scope="session")
 def served_model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
     """Two tiny real adapters (intent, sentiment), trained once per session."""
     root = tmp_path_factory.mktemp("bot-adapters")
-    recipe = Recipe(epochs=1, lora_r=2, lora_alpha=4, max_length=16, batch_size=16)
-    for task, examples in (("intent", INTENTS), ("sentiment", SENTIMENTS)):
-        train(task, _rows(examples), root / task, recipe=recipe, device="cpu", progress=False)
+    train_tiny_adapters(root, {"intent": INTENTS, "sentiment": SENTIMENTS})
     return load_served_model(ServiceSettings(adapters_dir=root, device="cpu"))
 
 
@@ -124,47 +109,10 @@ def settings(database: DatabaseSettings, service_url: str) -> Settings:
     )
 
 
-def free_port_socket() -> socket.socket:
-    """A socket bound to a free loopback port (not yet listening)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """Serve an app with uvicorn in a thread until ready; yield its URL; shut it down after."""
-    sock = free_port_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        _wait_ready(url)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
-
-
-def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"service at {url} did not become ready")
-
-
 @pytest.fixture
 def unused_url() -> str:
     """A loopback URL where nothing listens (the model service is down)."""
-    sock = free_port_socket()
+    sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}"

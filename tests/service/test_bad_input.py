@@ -18,7 +18,8 @@ from storage.db import create_db_engine
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.tables import InferenceRecord
-from tests.service.conftest import running, service_settings
+from tests.loopback import running
+from tests.service.conftest import service_settings
 
 CASES: list[tuple[str, Any, str]] = [
     ("empty text", {"text": ""}, "empty_text"),

@@ -16,7 +16,8 @@ from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.tables import InferenceRecord
 from tests.conftest import fast_test_settings
-from tests.service.conftest import INTENTS, SENTIMENTS, WINDOW, running, service_settings
+from tests.loopback import running
+from tests.service.conftest import INTENTS, SENTIMENTS, WINDOW, service_settings
 
 LONG_TEXT = " ".join(["my card has not arrived"] * 20)
 

@@ -10,7 +10,8 @@ from models.service import create_app
 from models.service.model import ServedModel
 from storage.settings import DatabaseSettings
 from tests.conftest import fast_test_settings
-from tests.service.conftest import free_socket, running, service_settings
+from tests.loopback import free_socket, running
+from tests.service.conftest import service_settings
 
 
 def _sqlite(tmp_path: Path) -> DatabaseSettings:

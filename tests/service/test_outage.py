@@ -15,8 +15,9 @@ from storage.db import create_db_engine
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.tables import InferenceRecord
+from tests.loopback import running
 from tests.pg_cluster import PostgresCluster
-from tests.service.conftest import running, service_settings
+from tests.service.conftest import service_settings
 
 
 @pytest.mark.postgres

@@ -14,7 +14,8 @@ from models.service import create_app
 from models.service.model import ServedModel
 from storage.settings import DatabaseSettings
 from storage.tables import InferenceRecord
-from tests.service.conftest import running, service_settings
+from tests.loopback import running
+from tests.service.conftest import service_settings
 from tests.service.fakes import slowed
 
 

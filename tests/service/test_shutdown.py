@@ -22,7 +22,8 @@ from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.tables import InferenceRecord
 from tests.conftest import fast_test_settings
-from tests.service.conftest import free_socket, running, service_settings
+from tests.loopback import free_socket, running
+from tests.service.conftest import service_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
