@@ -20,21 +20,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 
 
-def _register_optional_commands() -> None:
-    """Mount the commands of packages that are present (each adds its own in its cli module)."""
-    import importlib
+def _register_commands() -> None:
+    """Mount each package's commands (imported here, not at module import, to keep --help fast)."""
+    from bot.commands_cli import register as register_bot
+    from costing.cli import register as register_costing
+    from models.cli import app as models_app
+    from models.service.cli import register as register_service
 
-    for module_name in ("models.cli", "models.service.cli", "costing.cli", "bot.commands_cli"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        if hasattr(module, "register"):
-            module.register(app)
-        else:  # a package that exposes its commands as a Typer app of its own
-            app.registered_commands.extend(module.app.registered_commands)
+    app.registered_commands.extend(models_app.registered_commands)
+    register_service(app)
+    register_costing(app)
+    register_bot(app)
 
 
 def main() -> None:
@@ -42,7 +38,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    _register_optional_commands()
+    _register_commands()
     try:
         app()
     except SettingsError as error:
