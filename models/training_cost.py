@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -19,14 +18,13 @@ from typing import Any
 
 from costing.cost_model import price_measurement, training_data_cost
 from costing.measurement import Measurement
-from costing.metering import CostMeter, build_meter
 from costing.prices import Prices
+from models.metering import device_meter
 from storage.settings import PriceSettings
 from storage.tables import TrainingRun
 from storage.types import utc_now
 from storage.writer import RecordWriter
 
-log = logging.getLogger(__name__)
 TRAINING_RUN_FILE = "training_run.json"
 WEIGHT_FILES = ("adapter_model.safetensors", "head.safetensors")
 
@@ -52,7 +50,7 @@ class TrainingWindow:
 @contextmanager
 def metered(device: str, prices: PriceSettings) -> Iterator[TrainingWindow]:
     """Meter a whole training run on `device` (CPU time and energy, by the best meter there is)."""
-    meter = _meter(device, prices)
+    meter = device_meter(device, prices)
     window = TrainingWindow()
     token = meter.start()
     try:
@@ -60,20 +58,6 @@ def metered(device: str, prices: PriceSettings) -> Iterator[TrainingWindow]:
     finally:
         window.measurement = meter.stop(token)
         meter.close()
-
-
-def _meter(device: str, prices: PriceSettings) -> CostMeter:
-    sync = None
-    if device.startswith("cuda"):
-        import torch
-
-        sync = torch.cuda.synchronize
-    return build_meter(
-        device=device,
-        cpu_watts_per_core=prices.cpu_watts_per_core,
-        gpu_watts=prices.gpu_watts,
-        sync=sync,
-    )
 
 
 def training_run(

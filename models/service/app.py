@@ -15,10 +15,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from costing.prices import PriceBook, Prices, sync_from_settings
 from models.errors import ModelError
+from models.metering import device_meter
 from models.service.batcher import BatchPolicy, MicroBatcher
 from models.service.handlers import install_error_handlers
 from models.service.identity import resolve_salt
-from models.service.metering import measured, service_meter, unmetered
+from models.service.metering import measured, unmetered
 from models.service.metrics import create_metrics
 from models.service.model import ServedModel, adapter_dirs, load_served_model
 from models.service.pricing import BatchPricer
@@ -135,7 +136,7 @@ def _runtime(
     config = RunnerConfig(
         bucket_size=options.bucket_size, thresholds=thresholds, precision=options.precision
     )
-    meter = service_meter(model.device, settings.prices)
+    meter = device_meter(model.device, settings.prices)
     runner = BatchRunner(
         model=model,
         measure=measured(meter) if options.record_costs else unmetered,

@@ -5,24 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-import torch
-
 from costing.measurement import Measurement
-from costing.metering import CostMeter, build_meter
-from storage.settings import PriceSettings
+from costing.metering import CostMeter
 
 T = TypeVar("T")
-
-
-def service_meter(device: str, prices: PriceSettings) -> CostMeter:
-    """The best meter this machine has for work on `device`, synchronising a GPU before reads."""
-    sync = torch.cuda.synchronize if device.startswith("cuda") else None
-    return build_meter(
-        device=device,
-        cpu_watts_per_core=prices.cpu_watts_per_core,
-        gpu_watts=prices.gpu_watts,
-        sync=sync,
-    )
 
 
 def measured(meter: CostMeter) -> Callable[[Callable[[], T]], tuple[T, Measurement]]:
