@@ -41,9 +41,10 @@ def require_token(settings: Settings) -> str:
 
 @contextmanager
 def service_process(
-    settings: Settings, *, log_path: Path | None = None
+    settings: Settings, *, log_path: Path | None = None, ready: bool = False
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `python -m models.service` and wait until it is live; stop it on exit.
+    """Start `python -m models.service` and wait until it is live (or, with `ready`, until its
+    model is loaded); stop it on exit.
 
     Its output goes to `log_path` when one is given, else to this process's own.
     """
@@ -59,7 +60,7 @@ def service_process(
     log = log_path.open("ab") if log_path is not None else None
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT if log else None)
     try:
-        _wait_live(settings.service.url, process)
+        _wait_answers(settings.service.url, process, "/readyz" if ready else "/healthz")
         yield process
     finally:
         process.terminate()
@@ -71,13 +72,13 @@ def service_process(
             log.close()
 
 
-def _wait_live(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_answers(url: str, process: subprocess.Popen[bytes], path: str) -> None:
     deadline = time.monotonic() + SERVICE_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ConfigurationError(f"the model service exited with code {process.returncode}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -65,7 +64,7 @@ def run_demo(*, workdir: Path, console: Console) -> DemoResult:
     _quiet_logs()
     service_log = workdir / "service.log"
     console.print(f"starting the model service with the shipped adapters (log: {service_log})")
-    with _environment(settings), service_process(settings, log_path=service_log):
+    with _environment(settings), service_process(settings, log_path=service_log, ready=True):
         replies = asyncio.run(_replay(settings, conversation_lines(), console))
     now = utc_now()
     with console.status("aggregating the cost records…"):
@@ -134,27 +133,12 @@ async def _replay(settings: Settings, lines: list[str], console: Console) -> lis
             user_id="demo-customer",
             user_hash_salt="costbot-demo",
         )
-        await _wait_ready(settings.service.url)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("customer messages", total=len(lines))
             for line in lines:
                 replies.append(await handle_support_message(line, context=context))
                 progress.advance(task)
     return replies
-
-
-async def _wait_ready(base_url: str, timeout_s: float = 180.0) -> None:
-    """Wait until the service has loaded its model (GET /readyz answers 200)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-        while asyncio.get_running_loop().time() < deadline:
-            try:
-                if (await http.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.5)
-    raise TimeoutError(f"the model service at {base_url} was not ready in {timeout_s:.0f}s")
 
 
 def _answers(
