@@ -1,11 +1,10 @@
 """The console adapter: `/command ...` lines (or customer messages) in, replies printed.
 
-Run as `costbot console` or `python -m bot.console`; reads a terminal or a pipe.
+Run as `costbot console`; reads a terminal or a pipe.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from bot.commands import CommandContext, Invoker, run_command
 from bot.commands.spec import SPECS_BY_NAME, CommandSpec
 from bot.errors import OptionError
 from bot.replies import Reply, error_reply
+from bot.settings import BotConfig
 from bot.support import SupportContext, SupportReply, handle_support_message, load_templates
-from storage.settings import Settings
 
 GROUPS = sorted({name.split()[0] for name in SPECS_BY_NAME if " " in name})
 
@@ -151,25 +150,22 @@ def _lines(stream: TextIO, prompt: bool) -> Iterable[str]:
         yield line
 
 
-async def run_console(settings: Settings, *, stream: TextIO, charts_dir: Path) -> None:
+async def run_console(config: BotConfig, *, stream: TextIO, charts_dir: Path) -> None:
     """Open the resources, then answer the stream's lines until it ends."""
     from bot.runtime import open_resources
 
-    async with open_resources(settings) as res:
-        salt = settings.discord.user_hash_salt
+    async with open_resources(config) as res:
         console = Console(
             ctx=CommandContext(
-                service=res.service(settings),
-                session_factory=res.session_factory,
-                settings=settings,
+                service=res.service, session_factory=res.session_factory, costing=config.costing
             ),
             support=SupportContext(
-                service=res.service(settings),
+                service=res.service,
                 templates=load_templates(),
                 record=res.writer.submit,
                 kind="console",
                 user_id="console",
-                user_hash_salt=salt.get_secret_value() if salt else "",
+                user_hash_salt=config.discord.salt(),
             ),
             charts_dir=charts_dir,
         )
@@ -179,23 +175,3 @@ async def run_console(settings: Settings, *, stream: TextIO, charts_dir: Path) -
 def _write_stdout(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.console [CHARTS_DIR]`."""
-    from storage.errors import SettingsError
-    from storage.settings import load_settings
-
-    args = sys.argv[1:] if argv is None else argv
-    charts_dir = Path(args[0]) if args else Path("costbot-charts")
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"costbot: {error}", file=sys.stderr)
-        return 2
-    asyncio.run(run_console(settings, stream=sys.stdin, charts_dir=charts_dir))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

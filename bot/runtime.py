@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import Engine
 
 from bot.service_client import ModelServiceClient
+from bot.settings import BotConfig
 from storage.db import SessionFactory, create_db_engine, session_factory
-from storage.settings import Settings
 from storage.writer import RecordWriter
 
 
@@ -23,22 +23,19 @@ class Resources:
     engine: Engine
     session_factory: SessionFactory
     writer: RecordWriter
-
-    def service(self, settings: Settings) -> ModelServiceClient:
-        """A model-service client over the shared HTTP client."""
-        return ModelServiceClient(
-            self.http, base_url=settings.service.url, timeout_s=settings.service.request_timeout_s
-        )
+    service: ModelServiceClient
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(config: BotConfig) -> AsyncIterator[Resources]:
     """Open the HTTP client, the engine and the record writer; close all of them on exit."""
-    engine = create_db_engine(settings.database)
-    writer = RecordWriter(engine, settings.database).start()
-    http = httpx.AsyncClient(timeout=settings.service.request_timeout_s)
+    engine = create_db_engine(config.database)
+    writer = RecordWriter(engine, config.database).start()
+    endpoint = config.service
+    http = httpx.AsyncClient(timeout=endpoint.timeout_s)
+    service = ModelServiceClient(http, base_url=endpoint.url, timeout_s=endpoint.timeout_s)
     try:
-        yield Resources(http, engine, session_factory(engine), writer)
+        yield Resources(http, engine, session_factory(engine), writer, service)
     finally:
         await http.aclose()
         writer.close()

@@ -1,4 +1,9 @@
-"""Price sheets: settings-derived prices, stored as versions, looked up by time (cached)."""
+"""Price sheets: settings-derived prices, stored as versions, looked up by time (cached).
+
+A sheet holds what turns measurements into money (compute, energy, hardware, data) and what a
+message is worth (the human ticket cost, a price per call), so a past figure keeps the prices it
+was computed with.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from costing.errors import PriceKeyError
+from costing.settings import PriceSettings
 from storage.db import SessionFactory, session_scope
-from storage.settings import PriceSettings
 from storage.tables import PriceSheet
 
 HOURS_PER_YEAR = Decimal("8766")  # 365.25 days
@@ -36,11 +41,11 @@ class Prices:
     electricity_kwh: Decimal
     pue: Decimal
     grid_gco2_kwh: Decimal
-    cpu_watts_per_core: Decimal
-    gpu_watts: Decimal
     data_collection_per_item: Decimal
     data_annotation_per_label: Decimal
     data_storage_gb_month: Decimal
+    human_ticket_cost: Decimal
+    price_per_call: Decimal | None
 
     @classmethod
     def from_settings(cls, settings: PriceSettings) -> Prices:
@@ -62,17 +67,17 @@ class Prices:
         """Owned hardware cost per calendar hour, busy or idle: price / lifetime hours."""
         return self.purchase_price / (self.lifetime_years * HOURS_PER_YEAR)
 
-    def to_json(self) -> dict[str, str]:
-        """Every price as a string (exact decimals survive JSON)."""
-        return {f.name: str(getattr(self, f.name)) for f in fields(self)}
+    def to_json(self) -> dict[str, str | None]:
+        """Every price as a string (exact decimals survive JSON); an unset price as None."""
+        return {f.name: _text(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Prices:
-        """Inverse of to_json; keys missing from an old sheet take the settings defaults."""
-        base = cls.from_settings(PriceSettings())
-        return base.with_values({k: str(v) for k, v in data.items() if k in _KEYS})
+    def from_json(cls, data: dict[str, Any], *, defaults: PriceSettings | None = None) -> Prices:
+        """Inverse of to_json; keys missing from an old sheet take the configured defaults."""
+        base = cls.from_settings(defaults or PriceSettings())
+        return base.with_values({k: _text(v) for k, v in data.items() if k in _KEYS})
 
-    def with_values(self, values: dict[str, str]) -> Prices:
+    def with_values(self, values: dict[str, str | None]) -> Prices:
         """A copy with some prices changed, validated as settings would validate them."""
         unknown = sorted(set(values) - _KEYS)
         if unknown:
@@ -87,6 +92,11 @@ class Prices:
 
 
 _KEYS = frozenset(f.name for f in fields(Prices))
+PRICE_KEYS = tuple(f.name for f in fields(Prices) if f.name not in ("currency", "hardware"))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 @dataclass(frozen=True)
@@ -99,20 +109,22 @@ class SheetVersion:
     changed_by: str
 
 
-def _version(row: PriceSheet) -> SheetVersion:
+def _version(row: PriceSheet, defaults: PriceSettings | None = None) -> SheetVersion:
     return SheetVersion(
         id=row.id,
         valid_from=row.valid_from,
-        prices=Prices.from_json({**row.prices, "currency": row.currency}),
+        prices=Prices.from_json({**row.prices, "currency": row.currency}, defaults=defaults),
         changed_by=row.changed_by,
     )
 
 
-def load_versions(session_factory: SessionFactory) -> list[SheetVersion]:
-    """Every stored version, oldest first."""
+def load_versions(
+    session_factory: SessionFactory, *, defaults: PriceSettings | None = None
+) -> list[SheetVersion]:
+    """Every stored version, oldest first (keys an old version lacks: the configured defaults)."""
     with session_scope(session_factory) as session:
         query = select(PriceSheet).order_by(col(PriceSheet.valid_from), col(PriceSheet.id))
-        return [_version(row) for row in session.exec(query)]
+        return [_version(row, defaults) for row in session.exec(query)]
 
 
 def store_version(
@@ -137,7 +149,7 @@ def sync_from_settings(
 ) -> SheetVersion | None:
     """Store the settings' prices as a version if they differ from the last settings version."""
     prices = Prices.from_settings(settings)
-    versions = load_versions(session_factory)
+    versions = load_versions(session_factory, defaults=settings)
     from_settings = [v for v in versions if v.changed_by == SETTINGS_AUTHOR]
     if from_settings and from_settings[-1].prices == prices:
         return None
@@ -171,6 +183,7 @@ class PriceBook:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session_factory = session_factory
+        self._defaults = defaults
         epoch = datetime.min.replace(tzinfo=UTC)
         self._fallback = SheetVersion(None, epoch, Prices.from_settings(defaults), SETTINGS_AUTHOR)
         self._ttl_s = ttl_s
@@ -199,7 +212,7 @@ class PriceBook:
         now = self._clock()
         if self._loaded_at is not None and now - self._loaded_at < self._ttl_s:
             return
-        self._versions = load_versions(self._session_factory)
+        self._versions = load_versions(self._session_factory, defaults=self._defaults)
         self._starts = [v.valid_from for v in self._versions]
         self._loaded_at = now
 

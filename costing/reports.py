@@ -26,10 +26,10 @@ from costing.roi import (
     payback_days,
     roi,
 )
+from costing.settings import RoiSettings
 from costing.totals import Totals
 from costing.units import PICO, Carbon, Energy, Money
 from storage.db import SessionFactory, session_scope
-from storage.settings import RoiSettings
 from storage.tables import SupportOutcome, TrainingRun
 
 MEASURED, ESTIMATED, CONFIGURED = "measured", "estimated", "configured"
@@ -272,6 +272,8 @@ class RoiReport:
     revenue_roi: float | None = None
     revenue_cost_ratio: float | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    ticket_costs: tuple[Decimal, ...] = ()
+    amortisation_months: int = 12
 
     @property
     def operating(self) -> Money:
@@ -345,12 +347,12 @@ def roi_report(
         (amortised_share(r, start=window.start, end=window.end, months=months) for r in runs),
         Money(0),
     )
-    value = Money.from_decimal(roi_settings.human_ticket_cost * outcomes["resolved"])
+    value, tickets = resolved_value(session_factory, period=window, prices=prices)
     resolved, escalated = outcomes["resolved"], outcomes["escalated"]
     training_total = sum((r.cost for r in runs), Money(0))
     operating = costs.total_with_idle
     cost = operating + amortised
-    revenue, revenue_roi, ratio = _revenue(roi_settings, calls=costs.total.count, cost=cost)
+    revenue, revenue_roi, ratio = _revenue(session_factory, window, prices=prices, cost=cost)
     return RoiReport(
         start=window.start,
         end=window.end,
@@ -380,15 +382,37 @@ def roi_report(
         revenue_roi=revenue_roi,
         revenue_cost_ratio=ratio,
         sources=ROI_SOURCES,
+        ticket_costs=tickets,
+        amortisation_months=months,
     )
 
 
+def resolved_value(
+    session_factory: SessionFactory, *, period: Period, prices: PriceBook
+) -> tuple[Money, tuple[Decimal, ...]]:
+    """Resolved messages × the human ticket cost on the price sheet valid when each was resolved;
+    and the ticket costs that applied (distinct, in time order)."""
+    value, tickets = Money(0), []
+    for start, end, sheet in prices.segments(period.start, period.end):
+        part = Period(start, end, period.timezone)
+        resolved = count_outcomes(session_factory, period=part)["resolved"]
+        value += Money.from_decimal(sheet.human_ticket_cost * resolved)
+        tickets.append(sheet.human_ticket_cost)
+    return value, tuple(dict.fromkeys(tickets))
+
+
 def _revenue(
-    settings: RoiSettings, *, calls: int, cost: Money
+    session_factory: SessionFactory, period: Period, *, prices: PriceBook, cost: Money
 ) -> tuple[Money | None, float | None, float | None]:
-    if settings.price_per_call is None:
+    segments = prices.segments(period.start, period.end)
+    if all(sheet.price_per_call is None for _, _, sheet in segments):
         return None, None, None
-    revenue = Money.from_decimal(settings.price_per_call * calls)
+    revenue = Money(0)
+    for start, end, sheet in segments:
+        if sheet.price_per_call is not None:
+            sums = read_totals(session_factory, period=Period(start, end, period.timezone))
+            calls = sum(t.count for t in sums.values())
+            revenue += Money.from_decimal(sheet.price_per_call * calls)
     ratio = revenue.pico / cost.pico if cost.pico else None
     return revenue, roi(revenue, cost), ratio
 
@@ -443,28 +467,32 @@ def daily_value_and_cost(
         session_factory, period=period, now=now, prices=prices, roi_settings=roi_settings
     )
     by_day = cost_report(session_factory, period=period, group_by="day", now=now, prices=prices)
-    resolved = _resolved_per_day(session_factory, period=period)
-    days = sorted({*(g.key for g in by_day.groups), *resolved})
+    value = _value_per_day(session_factory, period=period, prices=prices)
+    days = sorted({*(g.key for g in by_day.groups), *value})
     fixed = (report.idle + report.training_amortised).pico // max(len(days), 1)
     inference = {g.key: g.total for g in by_day.groups}
-    ticket = roi_settings.human_ticket_cost
     return tuple(
         DayPoint(
             day=date.fromisoformat(day),
-            value=Money.from_decimal(ticket * resolved.get(day, 0)),
+            value=value.get(day, Money(0)),
             cost=inference.get(day, Money(0)) + Money(fixed),
         )
         for day in days
     )
 
 
-def _resolved_per_day(session_factory: SessionFactory, *, period: Period) -> dict[str, int]:
+def _value_per_day(
+    session_factory: SessionFactory, *, period: Period, prices: PriceBook
+) -> dict[str, Money]:
+    """Per local day: resolved messages, each at the ticket cost valid when it was resolved."""
     created = col(SupportOutcome.created_at)
     query = sa_select(created).where(
         created >= period.start, created < period.end, col(SupportOutcome.outcome) == "resolved"
     )
-    counts: dict[str, int] = defaultdict(int)
+    values: dict[str, Money] = defaultdict(Money.zero)
     with session_scope(session_factory) as session:
-        for moment in cast(list[datetime], session.execute(query).scalars().all()):
-            counts[period.local_day(moment).isoformat()] += 1
-    return counts
+        moments = cast(list[datetime], session.execute(query).scalars().all())
+    for moment in moments:
+        ticket = prices.sheet_at(moment).prices.human_ticket_cost
+        values[period.local_day(moment).isoformat()] += Money.from_decimal(ticket)
+    return values

@@ -24,6 +24,7 @@ def _fail(exc: Exception) -> None:
 
 @app.command("train")
 def train(
+    ctx: typer.Context,
     task: str = typer.Option(..., "--task", help="task name, e.g. intent or sentiment"),
     data: list[Path] = typer.Option(..., "--data", help="labelled CSV (text,label); repeatable"),
     base: str | None = typer.Option(None, "--base", help="base model id or path"),
@@ -42,7 +43,6 @@ def train(
     from models.presets import preset
     from models.train import train as run_training
     from models.training_cost import metered, run_details, save_training_run, training_run
-    from storage.settings import load_settings
 
     recipe = preset(task)
     if epochs is not None:
@@ -54,10 +54,10 @@ def train(
     if seed is not None:
         recipe.seed = seed
     out_dir = out or Path("out") / "adapters" / task
-    settings = load_settings()
+    settings = ctx.find_root().obj.settings  # the sections the costbot command line composed
     paths = [str(p) for p in data]
     try:
-        with metered(resolve_device(device), settings.prices) as window:
+        with metered(resolve_device(device), settings.meter) as window:
             result = run_training(task, paths, out_dir, base, recipe, device, num_threads=threads)
     except (DataError, ModelError) as exc:
         _fail(exc)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import torch
 
 from costing.metering import CostMeter, build_meter
-from storage.settings import PriceSettings
+from costing.settings import MeterSettings
 
 
-def device_meter(device: str, prices: PriceSettings) -> CostMeter:
+def device_meter(device: str, power: MeterSettings) -> CostMeter:
     """The best meter this machine has for work on `device` (serving batches or training)."""
     sync = torch.cuda.synchronize if device.startswith("cuda") else None
     return build_meter(
         device=device,
-        cpu_watts_per_core=prices.cpu_watts_per_core,
-        gpu_watts=prices.gpu_watts,
+        cpu_watts_per_core=power.cpu_watts_per_core,
+        gpu_watts=power.gpu_watts,
         sync=sync,
     )

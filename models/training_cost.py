@@ -19,8 +19,8 @@ from typing import Any
 from costing.cost_model import price_measurement, training_data_cost
 from costing.measurement import Measurement
 from costing.prices import Prices
+from costing.settings import MeterSettings, PriceSettings
 from models.metering import device_meter
-from storage.settings import PriceSettings
 from storage.tables import TrainingRun
 from storage.types import utc_now
 from storage.writer import RecordWriter
@@ -48,9 +48,9 @@ class TrainingWindow:
 
 
 @contextmanager
-def metered(device: str, prices: PriceSettings) -> Iterator[TrainingWindow]:
+def metered(device: str, power: MeterSettings) -> Iterator[TrainingWindow]:
     """Meter a whole training run on `device` (CPU time and energy, by the best meter there is)."""
-    meter = device_meter(device, prices)
+    meter = device_meter(device, power)
     window = TrainingWindow()
     token = meter.start()
     try:

@@ -1,10 +1,6 @@
 """Exceptions of the storage package; each subclasses a builtin so callers may catch broadly."""
 
 
-class SettingsError(ValueError):
-    """A configuration value is missing or has the wrong form."""
-
-
 class StorageUnavailableError(ConnectionError):
     """The database cannot be reached; the write path spools instead of losing records."""
 

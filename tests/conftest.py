@@ -7,14 +7,16 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from storage.db import create_db_engine
+from storage.db import SessionFactory, create_db_engine, session_factory
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
+from tests.factories import at
 from tests.pg_cluster import PostgresCluster, find_pg_bin
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -91,3 +93,15 @@ def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> SessionFactory:
+    """A session factory on the test's database."""
+    return session_factory(engine)
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed clock: noon UTC on the day London moves to summer time."""
+    return at("2026-03-29T12:00")

@@ -12,8 +12,8 @@ import time
 from costing.cost_model import price_measurement, split_cost, split_record_columns
 from costing.measurement import EnergyMethod, EnergyReading, Measurement
 from costing.prices import Prices
+from costing.settings import PriceSettings
 from costing.units import Energy
-from storage.settings import PriceSettings
 
 
 def run(*, batch: int, repeat: int) -> dict[str, float]:

@@ -23,9 +23,10 @@ from sqlalchemy import Engine, text
 from costing.aggregation import aggregate
 from costing.prices import PriceBook
 from costing.reports import cost_report, roi_report
+from costing.settings import PriceSettings, RoiSettings
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade
-from storage.settings import DatabaseSettings, PriceSettings, RoiSettings
+from storage.settings import DatabaseSettings
 
 NOW = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
 SPAN_DAYS = 90

@@ -11,8 +11,8 @@ import logging
 
 import uvicorn
 
+from costbot.settings import load_settings
 from models.service import ServeOptions, create_app
-from storage.settings import load_settings
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     options = ServeOptions(
         bucket_size=args.bucket_size, precision=args.precision, record_costs=not args.no_costs
     )
-    app = create_app(load_settings(), options=options)
+    app = create_app(load_settings().service_config(), options=options)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

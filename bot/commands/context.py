@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.service_client import ModelServiceClient, Source, SourceKind
+from costing.settings import CostingSettings
 from storage.db import SessionFactory
-from storage.settings import Settings
 from storage.types import utc_now
 
 SchedulerProbe = Callable[[], str | None]
@@ -45,6 +45,6 @@ class CommandContext:
 
     service: ModelServiceClient
     session_factory: SessionFactory
-    settings: Settings
+    costing: CostingSettings
     now: Callable[[], datetime] = utc_now
     scheduler: SchedulerProbe | None = None

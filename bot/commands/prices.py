@@ -11,7 +11,7 @@ from costing.prices import SETTINGS_AUTHOR, PriceBook, SheetVersion, set_price
 
 async def prices_show(ctx: CommandContext, invoker: Invoker) -> Reply:
     """The prices in force now, with their version and origin."""
-    book = PriceBook(ctx.session_factory, defaults=ctx.settings.prices, ttl_s=0)
+    book = PriceBook(ctx.session_factory, defaults=ctx.costing.prices, ttl_s=0)
     return _sheet_reply(book.sheet_at(ctx.now()), title="Prices in force")
 
 
@@ -23,7 +23,7 @@ async def prices_set(ctx: CommandContext, invoker: Invoker, *, key: str, value: 
         value=_decimal(value),
         now=ctx.now(),
         changed_by=f"{invoker.kind}:{invoker.display_name}"[:100],
-        defaults=ctx.settings.prices,
+        defaults=ctx.costing.prices,
     )
     reply = _sheet_reply(version, title=f"Price {key} set to {_decimal(value)}")
     return reply.with_text(

@@ -14,9 +14,9 @@ from costing.periods import Period, parse_period
 from costing.prices import PriceBook
 from costing.readers import read_totals
 from costing.reports import CostLine, CostReport, RoiReport, cost_report, roi_report
+from costing.settings import CostingSettings
 from costing.units import Money
 from storage.db import SessionFactory
-from storage.settings import Settings
 
 MAX_GROUP_FIELDS = 20
 
@@ -26,21 +26,21 @@ class ReportDeps:
     """What a report needs; shared by commands and the scheduled summaries."""
 
     session_factory: SessionFactory
-    settings: Settings
+    costing: CostingSettings
     now: datetime
 
     @classmethod
     def of(cls, ctx: CommandContext) -> ReportDeps:
         """From a command context, at its current time."""
-        return cls(ctx.session_factory, ctx.settings, ctx.now())
+        return cls(ctx.session_factory, ctx.costing, ctx.now())
 
     def book(self) -> PriceBook:
         """A fresh price book (no stale cache across commands)."""
-        return PriceBook(self.session_factory, defaults=self.settings.prices, ttl_s=0)
+        return PriceBook(self.session_factory, defaults=self.costing.prices, ttl_s=0)
 
     def period(self, text: str) -> Period:
         """A period parsed in the configured timezone."""
-        return parse_period(text, now=self.now, timezone=self.settings.schedule.timezone)
+        return parse_period(text, now=self.now, timezone=self.costing.timezone)
 
 
 def fmt(amount: Money, currency: str) -> str:
@@ -69,7 +69,7 @@ async def cost(ctx: CommandContext, invoker: Invoker, *, period: str, group_by: 
         group_by=group_by,
         now=deps.now,
         prices=deps.book(),
-        timezone=deps.settings.schedule.timezone,
+        timezone=deps.costing.timezone,
     )
     chart = None
     if group_by == "day" and report.groups:
@@ -129,7 +129,7 @@ async def roi(ctx: CommandContext, invoker: Invoker, *, period: str) -> Reply:
     return Reply(
         title=f"ROI: {period}",
         text=_span(report.start, report.end, report.timezone),
-        fields=roi_fields(report, deps.settings),
+        fields=roi_fields(report),
     )
 
 
@@ -139,15 +139,15 @@ def _roi(deps: ReportDeps, period: Period) -> RoiReport:
         period=period,
         now=deps.now,
         prices=deps.book(),
-        roi_settings=deps.settings.roi,
-        timezone=deps.settings.schedule.timezone,
+        roi_settings=deps.costing.roi,
+        timezone=deps.costing.timezone,
     )
 
 
-def roi_fields(report: RoiReport, settings: Settings) -> tuple[ReplyField, ...]:
+def roi_fields(report: RoiReport) -> tuple[ReplyField, ...]:
     """ROI figures, each with where it came from."""
     cur = report.currency
-    ticket = settings.roi.human_ticket_cost
+    ticket = " or ".join(str(t) for t in report.ticket_costs) or "0"
     ratio = "n/a (no cost yet)" if report.roi is None else f"{report.roi:.1%}"
     payback = "n/a" if report.payback_days is None else f"{report.payback_days:.1f} days"
     even = "n/a" if report.break_even_per_month is None else f"{report.break_even_per_month:,}"
@@ -163,7 +163,7 @@ def roi_fields(report: RoiReport, settings: Settings) -> tuple[ReplyField, ...]:
             f"{fmt(report.inference_cost, cur)} ({report.measured_share:.0%} on measured "
             f"energy, rest estimated/configured), idle {fmt(report.idle, cur)} "
             f"(configured), training {fmt(report.training_amortised, cur)} "
-            f"(recorded runs over {settings.roi.training_amortisation_months} months)",
+            f"(recorded runs over {report.amortisation_months} months)",
         ),
         ReplyField("ROI", ratio, inline=True),
         ReplyField("Payback", payback, inline=True),
@@ -223,7 +223,7 @@ async def report_now(ctx: CommandContext, invoker: Invoker) -> Reply:
 
 def summary_reply(deps: ReportDeps, *, period: Period, title: str) -> Reply:
     """A cost and ROI summary of a period, with a chart of cost per day over its last week."""
-    tz = deps.settings.schedule.timezone
+    tz = deps.costing.timezone
     costs = cost_report(
         deps.session_factory,
         period=period,
@@ -241,7 +241,7 @@ def summary_reply(deps: ReportDeps, *, period: Period, title: str) -> Reply:
         timezone=tz,
     )
     chart = ReplyFile("cost-per-day.png", cost_per_day_chart(by_day))
-    fields = (*_cost_fields(costs)[:1], *roi_fields(_roi(deps, period), deps.settings))
+    fields = (*_cost_fields(costs)[:1], *roi_fields(_roi(deps, period)))
     return Reply(title=title, text=_cost_summary(costs), fields=fields, file=chart)
 
 

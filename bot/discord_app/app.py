@@ -21,9 +21,9 @@ from bot.discord_app.render import send_reply, send_to_channel
 from bot.errors import PostFailedError
 from bot.replies import Reply, error_reply
 from bot.service_client import ModelServiceClient
+from bot.settings import BotConfig
 from bot.support import ReplyTemplates, load_templates
 from storage.db import SessionFactory
-from storage.settings import Settings
 from storage.tables import SupportOutcome
 from storage.types import utc_now
 
@@ -71,7 +71,7 @@ class CostBot(commands.Bot):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: BotConfig,
         *,
         http_client: httpx.AsyncClient,
         deps: BotDeps,
@@ -92,7 +92,7 @@ class CostBot(commands.Bot):
         self.cooldowns = UserCooldowns(settings.discord.cooldown_s)
         self.templates = deps.templates or load_templates()
         self.service = ModelServiceClient(
-            http_client, base_url=settings.service.url, timeout_s=settings.service.request_timeout_s
+            http_client, base_url=settings.service.url, timeout_s=settings.service.timeout_s
         )
 
     async def setup_hook(self) -> None:
@@ -121,7 +121,7 @@ class CostBot(commands.Bot):
         return CommandContext(
             service=self.service,
             session_factory=self.deps.session_factory,
-            settings=self.settings,
+            costing=self.settings.costing,
             now=self.deps.now,
             scheduler=self.deps.scheduler,
         )
@@ -159,7 +159,7 @@ def invoker_of(interaction: discord.Interaction) -> Invoker:
     )
 
 
-def bot_intents(settings: Settings) -> discord.Intents:
+def bot_intents(settings: BotConfig) -> discord.Intents:
     """Slash commands need no privileged intent; support mode needs Message Content."""
     intents = discord.Intents.default()
     intents.message_content = bool(settings.discord.support_channel_ids)
@@ -167,7 +167,11 @@ def bot_intents(settings: Settings) -> discord.Intents:
 
 
 def build_bot(
-    settings: Settings, *, http_client: httpx.AsyncClient, deps: BotDeps, sync_commands: bool = True
+    settings: BotConfig,
+    *,
+    http_client: httpx.AsyncClient,
+    deps: BotDeps,
+    sync_commands: bool = True,
 ) -> CostBot:
     """The bot, ready to `start(token)`; nothing connects until then."""
     return CostBot(settings, http_client=http_client, deps=deps, sync_commands=sync_commands)

@@ -26,10 +26,10 @@ from models.service.pricing import BatchPricer
 from models.service.recording import Recorder
 from models.service.routes import router
 from models.service.runner import BatchRunner, Precision, RunnerConfig
+from models.service.settings import ServiceConfig
 from models.service.state import Runtime, ServiceState
 from models.training_cost import register_training_runs
 from storage.db import create_db_engine, session_factory
-from storage.settings import Settings
 from storage.types import utc_now
 from storage.writer import RecordWriter
 
@@ -49,7 +49,7 @@ DESCRIPTION = "Classifies support messages (intent, sentiment) and measures what
 
 
 def create_app(
-    settings: Settings,
+    settings: ServiceConfig,
     *,
     model: ServedModel | None = None,
     engine: Engine | None = None,
@@ -136,7 +136,7 @@ def _runtime(
     config = RunnerConfig(
         bucket_size=options.bucket_size, thresholds=thresholds, precision=options.precision
     )
-    meter = device_meter(model.device, settings.prices)
+    meter = device_meter(model.device, settings.meter)
     runner = BatchRunner(
         model=model,
         measure=measured(meter) if options.record_costs else unmetered,

@@ -8,16 +8,15 @@ import os
 import secrets
 from pathlib import Path
 
-from storage.settings import Settings
+from models.service.settings import ServiceConfig
 
 SALT_FILE_NAME = "costbot-user-salt"
 
 
-def resolve_salt(settings: Settings) -> bytes:
-    """``discord.user_hash_salt`` if set, else a per-install salt kept beside the spool file."""
-    configured = settings.discord.user_hash_salt
-    if configured is not None and configured.get_secret_value():
-        return configured.get_secret_value().encode()
+def resolve_salt(settings: ServiceConfig) -> bytes:
+    """The configured salt if set, else a per-install salt kept beside the spool file."""
+    if settings.user_hash_salt:
+        return settings.user_hash_salt.encode()
     return _install_salt(settings.database.spool_path.parent / SALT_FILE_NAME)
 
 

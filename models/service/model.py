@@ -12,9 +12,9 @@ from models.classifier import Classifier
 from models.encoder import load_tokenizer
 from models.errors import ModelError
 from models.paths import ADAPTERS_DIR
+from models.service.settings import ServiceSettings
 from models.store import CONFIG_FILE, METRICS_FILE, AdapterMeta, load_meta
 from models.training_cost import adapter_version
-from storage.settings import ServiceSettings
 
 
 @dataclass(frozen=True)

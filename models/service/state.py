@@ -18,9 +18,9 @@ from models.service.jobs import TextJob, TextOutcome
 from models.service.metrics import ServiceMetrics
 from models.service.model import ServedModel
 from models.service.schemas import Readiness
+from models.service.settings import ServiceConfig
 from storage.db import check_connection, session_factory, session_scope
 from storage.errors import StorageUnavailableError
-from storage.settings import Settings
 from storage.tables import TrainingRun
 from storage.writer import RecordWriter
 
@@ -40,7 +40,7 @@ class Runtime:
 class ServiceState:
     """Everything the endpoints need; built by create_app, filled in by the lifespan."""
 
-    settings: Settings
+    settings: ServiceConfig
     metrics: ServiceMetrics
     engine: Engine
     salt: bytes

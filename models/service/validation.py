@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from models.service.errors import InvalidRequestError
 from models.service.schemas import ClassifyRequest
-from storage.settings import ServiceSettings
+from models.service.settings import ServiceSettings
 
 
 def checked_texts(request: ClassifyRequest, settings: ServiceSettings) -> list[str]:

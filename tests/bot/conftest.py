@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from bot.settings import BotConfig, ServiceEndpoint
 from models.service import create_app
 from models.service.model import ServedModel, load_served_model
-from storage.db import SessionFactory, create_db_engine, session_factory
+from models.service.settings import ServiceConfig, ServiceSettings
+from storage.db import create_db_engine
 from storage.migrate import upgrade
-from storage.settings import DatabaseSettings, ServiceSettings, Settings
+from storage.settings import DatabaseSettings
 from tests.loopback import free_socket, running, train_tiny_adapters
 
 # Real BANKING77 label names, so the support templates apply.
@@ -88,25 +90,17 @@ def engine(database: DatabaseSettings) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> SessionFactory:
-    """Sessions on the test database."""
-    return session_factory(engine)
-
-
-@pytest.fixture
 def service_url(served_model: ServedModel, database: DatabaseSettings) -> Iterator[str]:
     """The real model service on loopback, recording into the test database."""
-    settings = Settings(database=database, service=ServiceSettings(device="cpu"))
+    settings = ServiceConfig(database=database, service=ServiceSettings(device="cpu"))
     with running(create_app(settings, model=served_model)) as url:
         yield url
 
 
 @pytest.fixture
-def settings(database: DatabaseSettings, service_url: str) -> Settings:
+def settings(database: DatabaseSettings, service_url: str) -> BotConfig:
     """Bot settings pointing at the test service and database."""
-    return Settings(
-        database=database, service=ServiceSettings(url=service_url, request_timeout_s=20)
-    )
+    return BotConfig(database=database, service=ServiceEndpoint(url=service_url, timeout_s=20))
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from bot.limits import (
     FIELD_VALUE,
     MESSAGE_CHARS,
 )
-from storage.settings import Settings
+from bot.settings import BotConfig
 
 APP_ID = 900_000_000_000_000_001
 BOT_ID = 900_000_000_000_000_002
@@ -326,7 +326,7 @@ def within_limits(call: Call) -> bool:
 
 
 async def start_harness(
-    settings: Settings, http_client: httpx.AsyncClient, *, deps: BotDeps
+    settings: BotConfig, http_client: httpx.AsyncClient, *, deps: BotDeps
 ) -> Harness:
     """Build the bot with `build_bot`, swap in the recorder, log in (runs setup_hook)."""
     bot = build_bot(settings, http_client=http_client, deps=deps)

@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 from bot.commands import CommandContext, Invoker, run_command
 from bot.errors import ServiceUnavailableError
 from bot.service_client import ModelServiceClient
+from bot.settings import BotConfig
 from bot.support import SupportContext, decide, handle_support_message, load_templates
 from storage.db import SessionFactory
-from storage.settings import Settings
 from storage.tables import InferenceRecord, PriceSheet, SupportOutcome
 from storage.types import utc_now
 
@@ -25,10 +25,10 @@ MEMBER = Invoker(
 
 
 @pytest.fixture
-async def ctx(settings: Settings, sessions: SessionFactory) -> AsyncIterator[CommandContext]:
+async def ctx(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[CommandContext]:
     async with httpx.AsyncClient() as http:
         service = ModelServiceClient(http, base_url=settings.service.url, timeout_s=20)
-        yield CommandContext(service=service, session_factory=sessions, settings=settings)
+        yield CommandContext(service=service, session_factory=sessions, costing=settings.costing)
 
 
 def _rows(sessions: SessionFactory, table: type) -> list:
@@ -134,9 +134,7 @@ async def test_down_service_is_a_clear_reply(ctx: CommandContext, unused_url: st
     async with httpx.AsyncClient() as http:
         down = ModelServiceClient(http, base_url=unused_url, timeout_s=2)
         reply = await run_command(
-            CommandContext(
-                service=down, session_factory=ctx.session_factory, settings=ctx.settings
-            ),
+            CommandContext(service=down, session_factory=ctx.session_factory, costing=ctx.costing),
             CONSOLE,
             "classify",
             {"text": "hi"},
@@ -145,7 +143,7 @@ async def test_down_service_is_a_clear_reply(ctx: CommandContext, unused_url: st
             CommandContext(
                 service=down,
                 session_factory=ctx.session_factory,
-                settings=ctx.settings,
+                costing=ctx.costing,
                 scheduler=lambda: "stopped",
             ),
             CONSOLE,
@@ -161,7 +159,7 @@ async def test_down_service_is_a_clear_reply(ctx: CommandContext, unused_url: st
 
 
 async def test_support_message_recorded_as_outcome(
-    ctx: CommandContext, sessions: SessionFactory, settings: Settings
+    ctx: CommandContext, sessions: SessionFactory, settings: BotConfig
 ) -> None:
     from bot.runtime import open_resources
 

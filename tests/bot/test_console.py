@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.console import CustomerMessage, ParsedCommand, parse_line
 from bot.errors import OptionError
-from storage.settings import Settings
+from bot.settings import BotConfig, ServiceEndpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST = """\
@@ -43,7 +44,7 @@ this is terrible, worst bank ever
 """
 
 
-def _run_console(settings: Settings, tmp_path: Path, script: str) -> str:
+def _run_console(settings: BotConfig, tmp_path: Path, script: str) -> str:
     env = {
         **os.environ,
         "COSTBOT_DATABASE__URL": settings.database.url,
@@ -52,7 +53,7 @@ def _run_console(settings: Settings, tmp_path: Path, script: str) -> str:
         "PYTHONPATH": str(ROOT),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.console", str(tmp_path / "charts")],
+        [sys.executable, "-m", "costbot", "console", "--charts-dir", str(tmp_path / "charts")],
         input=script,
         capture_output=True,
         text=True,
@@ -65,7 +66,7 @@ def _run_console(settings: Settings, tmp_path: Path, script: str) -> str:
     return done.stdout
 
 
-def _wait_for_records(settings: Settings, count: int, timeout: float = 15.0) -> None:
+def _wait_for_records(settings: BotConfig, count: int, timeout: float = 15.0) -> None:
     from sqlalchemy import func, select
     from sqlmodel import Session
 
@@ -86,7 +87,7 @@ def _wait_for_records(settings: Settings, count: int, timeout: float = 15.0) -> 
     raise AssertionError(f"fewer than {count} inference records after {timeout}s")
 
 
-def test_console_answers_every_command_and_bad_input(settings: Settings, tmp_path: Path) -> None:
+def test_console_answers_every_command_and_bad_input(settings: BotConfig, tmp_path: Path) -> None:
     first = _run_console(settings, tmp_path, FIRST)
     _wait_for_records(settings, 1)
     rest = _run_console(settings, tmp_path, SCRIPT)
@@ -138,11 +139,9 @@ def test_console_answers_every_command_and_bad_input(settings: Settings, tmp_pat
 
 
 def test_console_says_what_to_do_when_the_service_is_down(
-    settings: Settings, tmp_path: Path, unused_url: str
+    settings: BotConfig, tmp_path: Path, unused_url: str
 ) -> None:
-    down = settings.model_copy(
-        update={"service": settings.service.model_copy(update={"url": unused_url})}
-    )
+    down = replace(settings, service=ServiceEndpoint(url=unused_url))
     out = _run_console(down, tmp_path, "/classify hello\nhello there\n")
     command, support = out.strip().split("\n\n")
     assert command.startswith("error: The model service") and "costbot serve" in command
@@ -191,7 +190,7 @@ def test_up_without_token_says_how_to_set_it(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; sys.argv[0] = 'costbot'; from bot.cli import main; main()",
+            "import sys; sys.argv[0] = 'costbot'; from costbot.cli import main; main()",
             "up",
         ],
         capture_output=True,

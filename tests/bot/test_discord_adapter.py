@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.discord_app.app import BotDeps
+from bot.settings import BotConfig, DiscordSettings, ServiceEndpoint
 from bot.support import load_templates
 from storage.db import SessionFactory
-from storage.settings import DiscordSettings, ServiceSettings, Settings
 from storage.tables import SupportOutcome
 from tests.bot.discord_harness import (
     CHANNEL_ID,
@@ -27,12 +28,12 @@ from tests.bot.discord_harness import (
 DEFERRED, MESSAGE = 5, 4
 
 
-def _discord_settings(settings: Settings, **discord: Any) -> Settings:
+def _discord_settings(settings: BotConfig, **discord: Any) -> BotConfig:
     values = {"sync_guild_id": GUILD_ID, "support_channel_ids": [CHANNEL_ID], "cooldown_s": 0}
-    return settings.model_copy(update={"discord": DiscordSettings(**{**values, **discord})})
+    return replace(settings, discord=DiscordSettings(**{**values, **discord}))
 
 
-async def _harness(settings: Settings, sessions: SessionFactory) -> AsyncIterator[Harness]:
+async def _harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Harness]:
     records: list[SupportOutcome] = []
     async with httpx.AsyncClient() as http:
         deps = BotDeps(session_factory=sessions, record=records.append, scheduler=lambda: None)
@@ -45,7 +46,7 @@ async def _harness(settings: Settings, sessions: SessionFactory) -> AsyncIterato
 
 
 @pytest.fixture
-async def harness(settings: Settings, sessions: SessionFactory) -> AsyncIterator[Harness]:
+async def harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Harness]:
     """The bot against the real service, support channel and guild sync configured."""
     async for h in _harness(_discord_settings(settings), sessions):
         yield h
@@ -117,7 +118,7 @@ async def test_out_of_range_option_is_refused_by_our_code(harness: Harness) -> N
     assert "must be one of" in call.text
 
 
-async def test_cooldown_per_user(settings: Settings, sessions: SessionFactory) -> None:
+async def test_cooldown_per_user(settings: BotConfig, sessions: SessionFactory) -> None:
     async for h in _harness(_discord_settings(settings, cooldown_s=60), sessions):
         assert "costbot commands" in _answer(await h.invoke("help", user_id=1)).text
         slowed = _answer(await h.invoke("help", user_id=1))
@@ -126,9 +127,9 @@ async def test_cooldown_per_user(settings: Settings, sessions: SessionFactory) -
 
 
 async def test_service_down_gives_a_clear_private_message(
-    settings: Settings, sessions: SessionFactory, unused_url: str
+    settings: BotConfig, sessions: SessionFactory, unused_url: str
 ) -> None:
-    down = settings.model_copy(update={"service": ServiceSettings(url=unused_url)})
+    down = replace(settings, service=ServiceEndpoint(url=unused_url))
     async for h in _harness(_discord_settings(down), sessions):
         call = _answer(await h.invoke("classify", text="my card has not arrived"))
         assert call.ephemeral and "not answering" in call.text and "Try again" in call.text

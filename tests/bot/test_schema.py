@@ -10,7 +10,8 @@ import pytest
 
 from bot.commands.spec import SPECS, CommandSpec
 from bot.discord_app.app import BotDeps
-from storage.settings import Settings
+from bot.settings import BotConfig
+from storage.settings import DatabaseSettings
 from tests.bot.discord_harness import Harness, start_harness
 
 STRING, INTEGER, NUMBER = 3, 4, 10
@@ -20,7 +21,7 @@ KIND = {"string": STRING, "integer": INTEGER, "number": NUMBER}
 @pytest.fixture
 async def offline_harness(tmp_path: Any) -> AsyncIterator[Harness]:
     """The bot without service or database: the schema needs neither."""
-    settings = Settings()
+    settings = BotConfig(database=DatabaseSettings())
     async with httpx.AsyncClient() as http:
         harness = await start_harness(
             settings,

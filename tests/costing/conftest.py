@@ -1,31 +1,16 @@
-"""Fixtures for the costing tests: sessions on both backends, a fixed clock, record inserts."""
+"""Helpers of the costing tests: record inserts and rows (fixtures live in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, insert
 
-from storage.db import SessionFactory, session_factory
 from storage.tables import InferenceRecord, SupportOutcome, TrainingRun
 from tests.factories import at
 
-NOW = at("2026-03-29T12:00")
-
-
-@pytest.fixture
-def now() -> datetime:
-    """The fixed clock of every costing test."""
-    return NOW
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> SessionFactory:
-    """A session factory on a migrated database of each backend."""
-    return session_factory(engine)
+NOW = at("2026-03-29T12:00")  # the clock of the `now` fixture (tests/conftest.py)
 
 
 def insert_rows(

@@ -18,8 +18,8 @@ from costing.cost_model import (
 )
 from costing.measurement import EnergyMethod, EnergyReading, Measurement
 from costing.prices import Prices
+from costing.settings import PriceSettings
 from costing.units import Carbon, Energy, Money
-from storage.settings import PriceSettings
 
 CLOUD = Prices.from_settings(PriceSettings())
 OWNED = Prices.from_settings(PriceSettings(hardware="owned"))

@@ -7,8 +7,8 @@ import pytest
 
 from costing.errors import PriceKeyError
 from costing.prices import PriceBook, Prices, load_versions, set_price, sync_from_settings
+from costing.settings import PriceSettings
 from storage.db import SessionFactory
-from storage.settings import PriceSettings
 
 
 class FakeClock:

@@ -16,9 +16,10 @@ from costing.periods import Period
 from costing.prices import PriceBook
 from costing.readers import count_outcomes
 from costing.reports import cost_report
+from costing.settings import PriceSettings
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade
-from storage.settings import DatabaseSettings, PriceSettings
+from storage.settings import DatabaseSettings
 from tests.costing.conftest import NOW, SupportOutcome, insert_rows, outcome_row
 from tests.costing.sums import raw_sums, rollup_sums
 from tests.factories import inference_row

@@ -12,9 +12,9 @@ from costing.periods import parse_period
 from costing.prices import PriceBook, Prices, set_price
 from costing.reports import cost_report, roi_report
 from costing.roi import DAYS_PER_MONTH
+from costing.settings import PriceSettings, RoiSettings
 from costing.units import Money
 from storage.db import SessionFactory
-from storage.settings import PriceSettings, RoiSettings
 from tests.costing.conftest import (
     SupportOutcome,
     TrainingRun,
@@ -205,7 +205,7 @@ def test_bad_input_is_a_value_error(
 def test_roi_counts_value_cost_payback_and_break_even(
     engine: Engine, sessions: SessionFactory, now: datetime
 ) -> None:
-    roi_settings = RoiSettings(price_per_call=Decimal("0.01"), training_amortisation_months=6)
+    roi_settings = RoiSettings(training_amortisation_months=6)
     insert_rows(engine, _spread(now, 50))
     outcomes = [
         outcome_row(created_at=now - timedelta(hours=i + 1), outcome=o)
@@ -220,13 +220,17 @@ def test_roi_counts_value_cost_payback_and_break_even(
     )
     period = parse_period("week", now=now)
     answer = roi_report(
-        sessions, period=period, now=now, prices=_book(sessions), roi_settings=roi_settings
+        sessions,
+        period=period,
+        now=now,
+        prices=_book(sessions, price_per_call="0.01"),
+        roi_settings=roi_settings,
     )
     raw = raw_sums(engine, start=period.start, end=period.end)
     inference = Money(sum(raw[k] for k in MONEY_KEYS))
     amortised = training.pico * period.days / (6 * DAYS_PER_MONTH)
     assert (answer.resolved, answer.escalated, answer.calls) == (9, 3, raw["count"])
-    assert answer.value == Money.from_decimal(roi_settings.human_ticket_cost * 9)
+    assert answer.value == Money.from_decimal(PriceSettings().human_ticket_cost * 9)
     assert answer.inference_cost == inference
     assert answer.training_amortised.pico == pytest.approx(amortised, abs=1e6)
     cost = answer.cost.pico
@@ -256,3 +260,25 @@ def test_roi_without_work_has_no_ratio(sessions: SessionFactory, now: datetime) 
         sessions, period="today", now=now, prices=_book(sessions), roi_settings=RoiSettings()
     )
     assert (answer.roi, answer.payback_days, answer.break_even_per_month) == (None, None, None)
+
+
+def test_a_new_ticket_cost_leaves_past_value_as_it_was(
+    engine: Engine, sessions: SessionFactory, now: datetime
+) -> None:
+    before, after = now - timedelta(hours=5), now - timedelta(hours=1)
+    rows = [outcome_row(created_at=moment, outcome="resolved") for moment in (before, after)]
+    insert_rows(engine, rows, SupportOutcome)
+    change = now - timedelta(hours=3)
+    set_price(
+        sessions, key="human_ticket_cost", value="8", now=change, changed_by="t",
+        defaults=PriceSettings(),
+    )  # fmt: skip
+    answer = roi_report(
+        sessions, period="today", now=now, prices=_book(sessions), roi_settings=RoiSettings()
+    )
+    assert answer.value == Money.from_decimal(Decimal("14"))  # 6 before the change, 8 after
+    assert answer.ticket_costs == (Decimal("6.00"), Decimal("8"))
+    earlier = roi_report(
+        sessions, period="today", now=change, prices=_book(sessions), roi_settings=RoiSettings()
+    )
+    assert earlier.value == Money.from_decimal(Decimal("6"))

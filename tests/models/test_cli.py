@@ -71,8 +71,10 @@ def test_train_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COSTBOT_DATABASE__SPOOL_PATH", str(tmp_path / "spool.jsonl"))
     data = write_csv(tmp_path / "d.csv", synthetic_rows(per_label=10))
     out = tmp_path / "adapter"
+    from costbot.cli import app as costbot_app  # train reads the settings the face composes
+
     res = runner.invoke(
-        app,
+        costbot_app,
         [
             "train",
             "--task",

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from models.service.model import ServedModel, load_served_model
-from storage.settings import DatabaseSettings, ServiceSettings, Settings
+from models.service.settings import ServiceConfig, ServiceSettings
+from storage.settings import DatabaseSettings
 from tests.loopback import train_tiny_adapters
 
 INTENTS = {
@@ -66,9 +67,11 @@ def served_model(adapters_dir: Path) -> ServedModel:
     return load_served_model(ServiceSettings(adapters_dir=adapters_dir, device="cpu"))
 
 
-def service_settings(database: DatabaseSettings, adapters_dir: Path, **service: Any) -> Settings:
+def service_settings(
+    database: DatabaseSettings, adapters_dir: Path, **service: Any
+) -> ServiceConfig:
     """Settings for a test server on loopback."""
-    return Settings(
+    return ServiceConfig(
         database=database,
         service=ServiceSettings(adapters_dir=adapters_dir, device="cpu", **service),
     )

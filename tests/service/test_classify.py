@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from models.service import ServeOptions, create_app
+from models.service.identity import hash_user, resolve_salt
 from models.service.model import ServedModel
 from storage.db import create_db_engine
 from storage.migrate import upgrade
@@ -63,7 +64,7 @@ def test_classify_answers_and_records_each_text(
     assert len(rows) == 2
     assert {r.request_id for r in rows} == {data["request_id"]}
     assert [r.truncated for r in rows] == [False, True]
-    assert rows[0].user_hash is not None and "789" not in rows[0].user_hash
+    assert rows[0].user_hash == hash_user(resolve_salt(settings), "789")  # never the raw id
     assert (rows[0].source_kind, rows[0].command, rows[0].guild_id, rows[0].channel_id) == (
         "discord",
         "classify",

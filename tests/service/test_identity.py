@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from models.service.identity import SALT_FILE_NAME, hash_user, resolve_salt
-from storage.settings import DatabaseSettings, DiscordSettings, Settings
+from models.service.settings import ServiceConfig
+from storage.settings import DatabaseSettings
 
 
-def _settings(tmp_path: Path, salt: str | None = None) -> Settings:
-    return Settings(
+def _settings(tmp_path: Path, salt: str | None = None) -> ServiceConfig:
+    return ServiceConfig(
         database=DatabaseSettings(spool_path=tmp_path / "spool.jsonl"),
-        discord=DiscordSettings(user_hash_salt=SecretStr(salt) if salt else None),
+        user_hash_salt=salt,
     )
 
 

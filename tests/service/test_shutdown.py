@@ -48,7 +48,7 @@ def _start_server(
         "COSTBOT_SERVICE__MAX_BATCH_SIZE": "64",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "models.service", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "costbot", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -35,7 +35,6 @@ class SupportCog(commands.Cog):
         await message.reply(reply.text, mention_author=False)
 
     def _context(self, message: discord.Message) -> SupportContext:
-        salt = self.bot.settings.discord.user_hash_salt
         return SupportContext(
             service=self.bot.service,
             templates=self.bot.templates,
@@ -44,7 +43,7 @@ class SupportCog(commands.Cog):
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
             user_id=str(message.author.id),
-            user_hash_salt=salt.get_secret_value() if salt else "",
+            user_hash_salt=self.bot.settings.discord.salt(),
         )
 
 

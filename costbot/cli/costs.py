@@ -14,49 +14,50 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from costbot.cli.state import settings_of
 from costing import budgets, charts, prices, reports
-from costing.errors import BudgetError, PriceKeyError
+from costing.errors import BudgetError, CostingError
+from costing.jobs import run_job
 from costing.periods import PERIOD_HELP
 from costing.readers import GROUPS
-from costing.scheduler import run_job
+from costing.settings import CostingSettings
 from costing.units import Money
 from storage.db import SessionFactory, create_db_engine, session_factory
-from storage.settings import Settings, load_settings
 from storage.types import utc_now
 
 prices_app = typer.Typer(help="Price sheet versions.", no_args_is_help=True)
 budget_app = typer.Typer(help="Monthly budgets and alerts.", no_args_is_help=True)
 console = Console()
-USER_ERRORS = (ValueError,)  # every costing and settings error subclasses ValueError
 
 
 @dataclass(frozen=True)
 class Context:
-    """What every command needs: settings, sessions, the price book."""
+    """What every command needs: the costing settings, sessions, the price book."""
 
-    settings: Settings
+    settings: CostingSettings
     sessions: SessionFactory
     book: prices.PriceBook
 
 
 @contextmanager
-def _context() -> Iterator[Context]:
-    settings = load_settings()
+def _context(ctx: typer.Context) -> Iterator[Context]:
+    settings = settings_of(ctx)
+    costing = settings.costing
     engine = create_db_engine(settings.database)
     sessions = session_factory(engine)
     try:
-        prices.sync_from_settings(sessions, settings=settings.prices, now=utc_now())
-        yield Context(settings, sessions, prices.PriceBook(sessions, defaults=settings.prices))
+        prices.sync_from_settings(sessions, settings=costing.prices, now=utc_now())
+        yield Context(costing, sessions, prices.PriceBook(sessions, defaults=costing.prices))
     finally:
         engine.dispose()
 
 
-def _run(action: Callable[[Context], None]) -> None:
+def _run(ctx: typer.Context, action: Callable[[Context], None]) -> None:
     """Run a command: bad input is one line on stderr and exit code 2, no traceback."""
     try:
-        with _context() as context:
+        with _context(ctx) as context:
             action(context)
-    except USER_ERRORS as error:
+    except CostingError as error:
         typer.echo(f"costbot: {error}", err=True)
         raise typer.Exit(2) from None
 
@@ -68,21 +69,22 @@ def _emit(data: dict[str, Any], *, as_json: bool, table: Callable[[], Table]) ->
         console.print(table())
 
 
-def aggregate_command(as_json: bool = typer.Option(False, "--json")) -> None:
+def aggregate_command(cli: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Fold new inference records into the hourly roll-ups, then check budgets."""
 
     def action(ctx: Context) -> None:
-        run = run_job(ctx.sessions, now=utc_now(), timezone=ctx.settings.schedule.timezone)
+        run = run_job(ctx.sessions, now=utc_now(), timezone=ctx.settings.timezone)
         data = {**vars(run.aggregation), "alerts": [a.to_json() for a in run.alerts]}
         if as_json:
             typer.echo(json.dumps(data))
         else:
             typer.echo(", ".join(f"{k}={v}" for k, v in data.items() if k != "alerts"))
 
-    _run(action)
+    _run(cli, action)
 
 
 def report_command(
+    cli: typer.Context,
     period: str = typer.Option("today", help=PERIOD_HELP),
     group_by: str | None = typer.Option(None, "--group-by", help="|".join(GROUPS)),
     as_json: bool = typer.Option(False, "--json"),
@@ -96,11 +98,11 @@ def report_command(
             group_by=group_by,
             now=utc_now(),
             prices=ctx.book,
-            timezone=ctx.settings.schedule.timezone,
+            timezone=ctx.settings.timezone,
         )
         _emit(report.to_json(), as_json=as_json, table=lambda: _cost_table(report))
 
-    _run(action)
+    _run(cli, action)
 
 
 def _cost_table(report: reports.CostReport) -> Table:
@@ -133,6 +135,7 @@ def _cost_table(report: reports.CostReport) -> Table:
 
 
 def roi_command(
+    cli: typer.Context,
     period: str = typer.Option("month", help=PERIOD_HELP),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -145,11 +148,11 @@ def roi_command(
             now=utc_now(),
             prices=ctx.book,
             roi_settings=ctx.settings.roi,
-            timezone=ctx.settings.schedule.timezone,
+            timezone=ctx.settings.timezone,
         )
         _emit(answer.to_json(), as_json=as_json, table=lambda: _roi_table(answer.to_json()))
 
-    _run(action)
+    _run(cli, action)
 
 
 def _roi_table(data: dict[str, Any]) -> Table:
@@ -168,6 +171,7 @@ def _plain(value: Any) -> str:
 
 
 def chart_command(
+    cli: typer.Context,
     kind: str = typer.Argument(..., help="cost (per day by component) | value (vs cost)"),
     out: Path = typer.Option(..., "--out", help="PNG file to write"),
     period: str = typer.Option("month", help=PERIOD_HELP),
@@ -175,7 +179,7 @@ def chart_command(
     """Write a chart as PNG."""
 
     def action(ctx: Context) -> None:
-        now, zone = utc_now(), ctx.settings.schedule.timezone
+        now, zone = utc_now(), ctx.settings.timezone
         window = reports.resolve_period(period, now=now, timezone=zone)
         if kind == "cost":
             report = reports.cost_report(
@@ -191,11 +195,11 @@ def chart_command(
             raise ValueError(f"bad chart {kind!r}: expected cost|value")
         typer.echo(str(out))
 
-    _run(action)
+    _run(cli, action)
 
 
 @prices_app.command("show")
-def prices_show(as_json: bool = typer.Option(False, "--json")) -> None:
+def prices_show(cli: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """The prices valid now, and when they took effect."""
 
     def action(ctx: Context) -> None:
@@ -208,7 +212,7 @@ def prices_show(as_json: bool = typer.Option(False, "--json")) -> None:
         }
         _emit(data, as_json=as_json, table=lambda: _prices_table(data))
 
-    _run(action)
+    _run(cli, action)
 
 
 def _prices_table(data: dict[str, Any]) -> Table:
@@ -221,7 +225,7 @@ def _prices_table(data: dict[str, Any]) -> Table:
 
 
 @prices_app.command("set")
-def prices_set(key: str, value: str) -> None:
+def prices_set(cli: typer.Context, key: str, value: str) -> None:
     """Change one price from now on (stored as a new version)."""
 
     def action(ctx: Context) -> None:
@@ -235,11 +239,11 @@ def prices_set(key: str, value: str) -> None:
         )
         typer.echo(f"price sheet v{version.id}: {key} = {value} from {version.valid_from}")
 
-    _run(action)
+    _run(cli, action)
 
 
 @budget_app.command("show")
-def budget_show(as_json: bool = typer.Option(False, "--json")) -> None:
+def budget_show(cli: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Budgets, and alerts waiting to be posted."""
 
     def action(ctx: Context) -> None:
@@ -249,7 +253,7 @@ def budget_show(as_json: bool = typer.Option(False, "--json")) -> None:
         }
         _emit(data, as_json=as_json, table=lambda: _budget_table(data))
 
-    _run(action)
+    _run(cli, action)
 
 
 def _budget_table(data: dict[str, Any]) -> Table:
@@ -264,6 +268,7 @@ def _budget_table(data: dict[str, Any]) -> Table:
 
 @budget_app.command("set")
 def budget_set(
+    cli: typer.Context,
     scope: str = typer.Argument(..., help="all | model | channel"),
     value: str = typer.Argument("", help="model name or channel id (not for 'all')"),
     limit: str = typer.Option(..., "--limit", help="monthly limit in the sheet's currency"),
@@ -277,11 +282,11 @@ def budget_set(
             limit=_money(limit),
             now=utc_now(),
             changed_by="cli",
-            currency=ctx.settings.prices.currency,
+            currency=ctx.book.sheet_at(utc_now()).prices.currency,
         )
         typer.echo(f"budget {view.scope.kind} {view.scope.value} = {view.limit.amount:.2f}/month")
 
-    _run(action)
+    _run(cli, action)
 
 
 def _money(text: str) -> Money:
@@ -299,6 +304,3 @@ def register(app: typer.Typer) -> None:
     app.command("chart")(chart_command)
     app.add_typer(prices_app, name="prices")
     app.add_typer(budget_app, name="budget")
-
-
-__all__ = ["PriceKeyError", "register"]

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from costing.cli import register
+from costbot.cli import app as costbot_app
 from storage.settings import DatabaseSettings
 from storage.types import utc_now
 from tests.costing.conftest import insert_rows
@@ -19,10 +19,7 @@ from tests.factories import inference_row
 @pytest.fixture
 def app(db_settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     monkeypatch.setenv("COSTBOT_DATABASE__URL", db_settings.url)
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command("noop")(lambda: None)
-    register(app)
-    return app
+    return costbot_app
 
 
 def _invoke(app: typer.Typer, *args: str) -> tuple[int, str, str]:

@@ -5,8 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from storage.errors import SettingsError
-from storage.settings import load_settings, mask_url, masked_dump
+from costbot.errors import SettingsError
+from costbot.reference import render_reference
+from costbot.settings import load_settings, mask_url, masked_dump
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_without_file_or_environment() -> None:
@@ -74,3 +77,23 @@ def test_database_password_is_masked() -> None:
         == "postgresql://bot:***@db:5432/costbot"
     )
     assert mask_url("sqlite:///./costbot.db") == "sqlite:///./costbot.db"
+
+
+def test_the_configuration_reference_in_docs_is_current() -> None:
+    assert (ROOT / "docs" / "configuration.md").read_text() == render_reference()
+
+
+def test_each_section_is_owned_by_the_package_that_uses_it() -> None:
+    owners = {
+        name: field.annotation.__module__  # type: ignore[union-attr]
+        for name, field in load_settings().model_fields.items()
+    }
+    assert owners == {
+        "database": "storage.settings",
+        "prices": "costing.settings",
+        "roi": "costing.settings",
+        "aggregation": "costing.settings",
+        "meter": "costing.settings",
+        "service": "models.service.settings",
+        "discord": "bot.settings",
+    }

@@ -1,22 +1,20 @@
-"""Scheduled summaries with a fake clock: local times across DST, no duplicate after a restart."""
+"""Summary and alert jobs on a fake clock: local days across DST, no duplicate after a restart."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.replies import Reply
-from bot.scheduling import build_scheduler, post_alerts, post_summary, with_retries
+from bot.settings import SummarySchedule
+from bot.summaries import post_alerts, post_summary, with_retries
 from costing.budgets import check_budgets, make_scope, set_budget
+from costing.settings import AggregationSettings, CostingSettings
 from costing.units import Money
 from storage.db import SessionFactory
-from storage.settings import ScheduleSettings, Settings, SummarySchedule
 from storage.tables import ScheduledPost
-
-LONDON = ZoneInfo("Europe/London")
 
 
 class FakePoster:
@@ -34,49 +32,27 @@ class FakePoster:
         return len(self.posts)
 
 
-def _settings(*summaries: SummarySchedule) -> Settings:
-    return Settings(schedule=ScheduleSettings(timezone="Europe/London", summaries=list(summaries)))
+SETTINGS = CostingSettings(aggregation=AggregationSettings(timezone="Europe/London"))
 
 
-def _fire_times(settings: Settings, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
-    """When each job of the real scheduler fires between start and end (the fake clock)."""
-    scheduler = build_scheduler(settings, poster=FakePoster(), session_factory=lambda: None)  # type: ignore[arg-type, return-value]
-    times = []
-    for job in scheduler.get_jobs():
-        if not job.id.startswith("summary-"):
-            continue
-        moment = job.trigger.get_next_fire_time(None, start)
-        while moment is not None and moment < end:
-            times.append((job.id, moment))
-            moment = job.trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-    return sorted(times, key=lambda item: item[1])
-
-
-async def test_daily_and_weekly_posts_at_local_times_across_dst(sessions: SessionFactory) -> None:
+async def test_summaries_cover_the_local_days_before_they_fire(sessions: SessionFactory) -> None:
     daily = SummarySchedule(channel_id=1, kind="daily", hour=9, minute=30)
     weekly = SummarySchedule(channel_id=2, kind="weekly", hour=8, day_of_week="mon")
-    settings = _settings(daily, weekly)
-    # London moves from GMT to BST on Sunday 2026-03-29.
-    start, end = datetime(2026, 3, 27, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
-    fires = _fire_times(settings, start, end)
+    # London moves from GMT to BST on Sunday 2026-03-29: the fire times of the real scheduler.
+    fires = [
+        (daily, "2026-03-27 09:30"),
+        (daily, "2026-03-28 09:30"),
+        (daily, "2026-03-29 08:30"),
+        (weekly, "2026-03-30 07:00"),
+        (daily, "2026-03-30 08:30"),
+        (daily, "2026-03-31 08:30"),
+    ]
     poster = FakePoster()
-    for _, moment in fires:
-        job = weekly if moment.astimezone(LONDON).hour == 8 else daily
+    for job, moment in fires:
+        now = datetime.fromisoformat(moment).replace(tzinfo=UTC)
         assert await post_summary(
-            job, poster=poster, session_factory=sessions, settings=settings, now=moment
+            job, poster=poster, session_factory=sessions, costing=SETTINGS, now=now
         )
-    local = [
-        (m.astimezone(LONDON).strftime("%a %d %H:%M"), m.astimezone(UTC).strftime("%H:%M"))
-        for _, m in fires
-    ]
-    assert local == [
-        ("Fri 27 09:30", "09:30"),
-        ("Sat 28 09:30", "09:30"),
-        ("Sun 29 09:30", "08:30"),
-        ("Mon 30 08:00", "07:00"),
-        ("Mon 30 09:30", "08:30"),
-        ("Tue 31 09:30", "08:30"),
-    ]
     titles = [(channel, reply.title) for channel, reply in poster.posts]
     assert titles == [
         (1, "Daily summary: 2026-03-26"),
@@ -91,17 +67,16 @@ async def test_daily_and_weekly_posts_at_local_times_across_dst(sessions: Sessio
 
 async def test_restart_never_posts_the_same_summary_twice(sessions: SessionFactory) -> None:
     daily = SummarySchedule(channel_id=1, kind="daily", hour=9)
-    settings = _settings(daily)
     now = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
     first, after_restart = FakePoster(), FakePoster()
     assert await post_summary(
-        daily, poster=first, session_factory=sessions, settings=settings, now=now
+        daily, poster=first, session_factory=sessions, costing=SETTINGS, now=now
     )
     assert not await post_summary(
         daily,
         poster=after_restart,
         session_factory=sessions,
-        settings=settings,
+        costing=SETTINGS,
         now=now + timedelta(minutes=5),
     )
     assert (len(first.posts), after_restart.posts) == (1, [])
@@ -114,7 +89,6 @@ async def test_failed_post_is_logged_and_retried(
     sessions: SessionFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     daily = SummarySchedule(channel_id=1, kind="daily", hour=9)
-    settings = _settings(daily)
     poster = FakePoster(failures=2)
     waits: list[float] = []
 
@@ -126,7 +100,7 @@ async def test_failed_post_is_logged_and_retried(
             daily,
             poster=poster,
             session_factory=sessions,
-            settings=settings,
+            costing=SETTINGS,
             now=datetime(2026, 3, 30, 8, tzinfo=UTC),
         ),
         name="daily",

@@ -8,7 +8,6 @@ aggregation job, and prints per message and in total what it cost and what it wa
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 import socket
@@ -23,16 +22,18 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bot.runtime import open_resources
+from bot.settings import BotConfig
 from bot.support import SupportContext, SupportReply, handle_support_message, load_templates
-from bot.up import service_process
+from costbot.settings import Settings
+from costbot.up import service_process
 from costing.charts import cost_per_day_chart, value_vs_cost_chart
+from costing.jobs import run_job
 from costing.periods import Period
 from costing.prices import PriceBook
 from costing.reports import CostReport, RoiReport, cost_report, daily_value_and_cost, roi_report
-from costing.scheduler import run_job
+from costing.settings import CostingSettings
 from storage.db import SessionFactory, create_db_engine, session_factory
 from storage.migrate import upgrade
-from storage.settings import Settings, load_settings
 from storage.types import utc_now
 
 CONVERSATION = Path(__file__).with_name("conversation.txt")
@@ -54,38 +55,31 @@ def conversation_lines(path: Path = CONVERSATION) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def run_demo(*, workdir: Path, console: Console) -> DemoResult:
+def run_demo(base: Settings, *, workdir: Path, console: Console) -> DemoResult:
     """Run the demo in `workdir` (its database is made anew) and print what happened."""
-    settings = _demo_settings(workdir)
-    _quiet_logs()
+    settings = _demo_settings(base, workdir)
     engine = create_db_engine(settings.database)
     upgrade(engine)
     sessions = session_factory(engine)
-    _quiet_logs()
     service_log = workdir / "service.log"
     console.print(f"starting the model service with the shipped adapters (log: {service_log})")
-    with _environment(settings), service_process(settings, log_path=service_log, ready=True):
-        replies = asyncio.run(_replay(settings, conversation_lines(), console))
+    service = service_process(settings.service, log_path=service_log, ready=True)
+    with _environment(settings), service:
+        replies = asyncio.run(_replay(settings.bot_config(), conversation_lines(), console))
     now = utc_now()
     with console.status("aggregating the cost records…"):
-        run_job(sessions, now=now, timezone=settings.schedule.timezone)
-    result = _answers(settings, sessions, now=now, replies=replies, workdir=workdir)
+        run_job(sessions, now=now, timezone=settings.aggregation.timezone)
+    result = _answers(settings.costing, sessions, now=now, replies=replies, workdir=workdir)
     engine.dispose()
     print_summary(result, console)
     return result
 
 
-def _quiet_logs() -> None:
-    """The demo prints its own story; library chatter below warnings would drown it."""
-    logging.getLogger().setLevel(logging.WARNING)
-
-
-def _demo_settings(workdir: Path) -> Settings:
+def _demo_settings(base: Settings, workdir: Path) -> Settings:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     port = _free_port()
-    base = load_settings()
     database = base.database.model_copy(
         update={"url": f"sqlite:///{workdir / 'costbot.db'}", "spool_path": workdir / "spool.jsonl"}
     )
@@ -122,11 +116,11 @@ def _environment(settings: Settings) -> Iterator[None]:
                 os.environ[key] = value
 
 
-async def _replay(settings: Settings, lines: list[str], console: Console) -> list[SupportReply]:
+async def _replay(config: BotConfig, lines: list[str], console: Console) -> list[SupportReply]:
     replies: list[SupportReply] = []
-    async with open_resources(settings) as res:
+    async with open_resources(config) as res:
         context = SupportContext(
-            service=res.service(settings),
+            service=res.service,
             templates=load_templates(),
             record=res.writer.submit,
             kind="console",
@@ -142,7 +136,7 @@ async def _replay(settings: Settings, lines: list[str], console: Console) -> lis
 
 
 def _answers(
-    settings: Settings,
+    settings: CostingSettings,
     sessions: SessionFactory,
     *,
     now: datetime,
@@ -150,7 +144,7 @@ def _answers(
     workdir: Path,
 ) -> DemoResult:
     book = PriceBook(sessions, defaults=settings.prices)
-    zone = settings.schedule.timezone
+    zone = settings.timezone
     report = cost_report(
         sessions, period="today", group_by="day", now=now, prices=book, timezone=zone
     )

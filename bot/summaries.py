@@ -1,4 +1,4 @@
-"""Scheduled summaries and budget alerts: plain job functions, and the APScheduler wiring.
+"""Scheduled summaries and budget alerts: plain job functions (the face's scheduler runs them).
 
 A summary is claimed (a ScheduledPost row, unique per channel, kind and period) before it is
 posted, so a restart or a second instance never posts it twice; a failed post releases its claim
@@ -13,20 +13,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, delete
 
 from bot.commands.reports import ReportDeps, fmt, summary_reply
 from bot.replies import Reply
+from bot.settings import SummarySchedule
 from costing.budgets import AlertView, mark_posted, pending_alerts
 from costing.periods import Period, parse_period
+from costing.settings import CostingSettings
 from storage.db import SessionFactory, session_scope
-from storage.settings import Settings, SummarySchedule
 from storage.tables import ScheduledPost
-from storage.types import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +31,6 @@ Poster = Callable[[int, Reply], Awaitable[int | None]]
 """Posts a reply in a channel; returns the message id. Raises OSError/PostFailedError on failure."""
 Sleep = Callable[[float], Awaitable[None]]
 RETRYABLE = (SQLAlchemyError, OSError)
-ALERT_INTERVAL_S = 60
 
 
 @dataclass(frozen=True)
@@ -63,11 +59,11 @@ async def post_summary(
     *,
     poster: Poster,
     session_factory: SessionFactory,
-    settings: Settings,
+    costing: CostingSettings,
     now: datetime,
 ) -> bool:
     """Post one scheduled summary unless it was already posted; True if posted now."""
-    target = summary_target(schedule.kind, now=now, timezone=settings.schedule.timezone)
+    target = summary_target(schedule.kind, now=now, timezone=costing.timezone)
     claim = _claim(session_factory, schedule, key=target.key, now=now)
     if claim is None:
         log.info(
@@ -76,7 +72,7 @@ async def post_summary(
         return False
     try:
         reply = summary_reply(
-            ReportDeps(session_factory, settings, now), period=target.period, title=target.title
+            ReportDeps(session_factory, costing, now), period=target.period, title=target.title
         )
         message_id = await poster(schedule.channel_id, reply)
     except BaseException:
@@ -159,70 +155,3 @@ async def with_retries(
                 await sleep(delay_s * attempt)
     log.error("job %s gave up after %d attempts", name, attempts)
     return False
-
-
-def summary_trigger(schedule: SummarySchedule, timezone: str) -> CronTrigger:
-    """A cron trigger at the schedule's local time (daily, or weekly on its day)."""
-    day = schedule.day_of_week if schedule.kind == "weekly" else "*"
-    return CronTrigger(
-        day_of_week=day, hour=schedule.hour, minute=schedule.minute, timezone=timezone
-    )
-
-
-def build_scheduler(
-    settings: Settings,
-    *,
-    poster: Poster,
-    session_factory: SessionFactory,
-    clock: Callable[[], datetime] = utc_now,
-    retry_delay_s: float = 30.0,
-) -> AsyncIOScheduler:
-    """A scheduler (not started) with one job per summary and the budget-alert job."""
-    scheduler = AsyncIOScheduler(timezone=settings.schedule.timezone)
-    for index, schedule in enumerate(settings.schedule.summaries):
-        name = f"summary-{schedule.kind}-{schedule.channel_id}-{index}"
-
-        async def run(schedule: SummarySchedule = schedule, name: str = name) -> None:
-            await with_retries(
-                lambda: post_summary(
-                    schedule,
-                    poster=poster,
-                    session_factory=session_factory,
-                    settings=settings,
-                    now=clock(),
-                ),
-                name=name,
-                delay_s=retry_delay_s,
-            )
-
-        scheduler.add_job(
-            run,
-            summary_trigger(schedule, settings.schedule.timezone),
-            id=name,
-            coalesce=True,
-            misfire_grace_time=3600,
-            max_instances=1,
-        )
-    channels = sorted({s.channel_id for s in settings.schedule.summaries})
-    if channels:
-
-        async def alerts() -> None:
-            await with_retries(
-                lambda: post_alerts(
-                    poster=poster,
-                    session_factory=session_factory,
-                    channel_ids=channels,
-                    now=clock(),
-                ),
-                name="budget-alerts",
-                delay_s=retry_delay_s,
-            )
-
-        scheduler.add_job(
-            alerts,
-            IntervalTrigger(seconds=ALERT_INTERVAL_S),
-            id="budget-alerts",
-            coalesce=True,
-            max_instances=1,
-        )
-    return scheduler

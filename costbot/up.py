@@ -13,23 +13,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.discord_app.app import BotDeps, CostBot, build_bot
 from bot.errors import ConfigurationError
 from bot.runtime import open_resources
-from bot.scheduling import build_scheduler
-from costing.scheduler import start_scheduler
+from bot.settings import BotConfig, DiscordSettings
+from costbot.scheduler import build_scheduler, scheduler_problem
+from models.service.settings import ServiceSettings
 from storage.migrate import upgrade
-from storage.settings import Settings
 
 log = logging.getLogger(__name__)
 SERVICE_START_TIMEOUT_S = 180.0
 
 
-def require_token(settings: Settings) -> str:
+def require_token(discord: DiscordSettings) -> str:
     """The Discord token from the environment, or a clear error saying how to provide it."""
-    token = settings.discord.token
+    token = discord.token
     if token is None or not token.get_secret_value().strip():
         raise ConfigurationError(
             "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications,"
@@ -41,31 +41,24 @@ def require_token(settings: Settings) -> str:
 
 @contextmanager
 def service_process(
-    settings: Settings, *, log_path: Path | None = None, ready: bool = False
+    service: ServiceSettings, *, log_path: Path | None = None, ready: bool = False
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `python -m models.service` and wait until it is live (or, with `ready`, until its
-    model is loaded); stop it on exit.
+    """Start `costbot serve` in a child process and wait until it is live (or, with `ready`, until
+    its model is loaded); stop it on exit. The child reads the same configuration.
 
     Its output goes to `log_path` when one is given, else to this process's own.
     """
-    command = [
-        sys.executable,
-        "-m",
-        "models.service",
-        "--host",
-        settings.service.host,
-        "--port",
-        str(settings.service.port),
-    ]
+    command = [sys.executable, "-m", "costbot", "serve"]
+    command += ["--host", service.host, "--port", str(service.port)]
     log = log_path.open("ab") if log_path is not None else None
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT if log else None)
     try:
-        _wait_answers(settings.service.url, process, "/readyz" if ready else "/healthz")
+        _wait_answers(service.url, process, "/readyz" if ready else "/healthz")
         yield process
     finally:
         process.terminate()
         try:
-            process.wait(timeout=settings.service.request_timeout_s + 10)
+            process.wait(timeout=service.request_timeout_s + 10)
         except subprocess.TimeoutExpired:
             process.kill()
         if log is not None:
@@ -86,45 +79,43 @@ def _wait_answers(url: str, process: subprocess.Popen[bytes], path: str) -> None
     raise ConfigurationError(f"the model service did not start within {SERVICE_START_TIMEOUT_S}s")
 
 
-def run_up(settings: Settings, *, with_service: bool = True) -> None:
-    """Run everything until SIGINT/SIGTERM, then shut down in order."""
-    token = require_token(settings)
-    if not with_service:
-        asyncio.run(_run_bot(settings, token))
+def run_up(bot: BotConfig, service: ServiceSettings | None) -> None:
+    """Run everything until SIGINT/SIGTERM, then shut down in order (no service: run elsewhere)."""
+    token = require_token(bot.discord)
+    if service is None:
+        asyncio.run(_run_bot(bot, token))
         return
-    with service_process(settings):
-        asyncio.run(_run_bot(settings, token))
+    with service_process(service):
+        asyncio.run(_run_bot(bot, token))
 
 
-async def _run_bot(settings: Settings, token: str) -> None:
-    async with open_resources(settings) as res:
+async def _run_bot(config: BotConfig, token: str) -> None:
+    async with open_resources(config) as res:
         upgrade(res.engine)
-        aggregation = start_scheduler(res.session_factory, settings=settings.schedule)
-        summaries: BaseScheduler | None = None
+        scheduler: AsyncIOScheduler | None = None
         bot = build_bot(
-            settings,
+            config,
             http_client=res.http,
             deps=BotDeps(
                 session_factory=res.session_factory,
                 record=res.writer.submit,
-                scheduler=lambda: _scheduler_problem(aggregation, summaries),
+                scheduler=lambda: scheduler_problem(scheduler),
             ),
         )
-        summaries = build_scheduler(settings, poster=bot.post, session_factory=res.session_factory)
-        summaries.start()
+        scheduler = build_scheduler(
+            session_factory=res.session_factory,
+            costing=config.costing,
+            summaries=config.discord.summaries,
+            poster=bot.post,
+        )
+        scheduler.start()
         _stop_on_signals(bot)
         try:
             await bot.start(token)
         finally:
-            summaries.shutdown(wait=False)
-            aggregation.shutdown(wait=True)
+            scheduler.shutdown(wait=False)
             if not bot.is_closed():
                 await bot.close()
-
-
-def _scheduler_problem(*schedulers: BaseScheduler | None) -> str | None:
-    stopped = [s for s in schedulers if s is None or not s.running]
-    return f"{len(stopped)} scheduler(s) not running" if stopped else None
 
 
 def _stop_on_signals(bot: CostBot) -> None:

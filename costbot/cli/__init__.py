@@ -1,0 +1,64 @@
+"""The `costbot` command line: one entry point over every package's commands.
+
+It reads the settings once (``state.settings_of``) and hands each command the sections it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from costbot.cli import admin, costs, run
+from costbot.cli.state import SettingsSource
+from costbot.errors import SettingsError
+
+OWN_PACKAGES = ("costbot", "bot", "models", "costing", "storage")
+
+app = typer.Typer(
+    name="costbot",
+    help="A support-classifier bot that knows what every answer costs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """A support-classifier bot that knows what every answer costs."""
+    ctx.ensure_object(SettingsSource)
+
+
+def _register() -> None:
+    from models.cli import app as models_app
+
+    app.registered_commands.extend(models_app.registered_commands)
+    admin.register(app)
+    costs.register(app)
+    run.register(app)
+
+
+_register()
+
+
+def configure_logging(*, service_logs: bool = False) -> None:
+    """Library logs at WARNING on stderr, never in a reply; costbot's own at INFO only for the
+    long-running processes (`serve`, `up`), whose output is a log."""
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in OWN_PACKAGES:
+        logging.getLogger(name).setLevel(logging.INFO if service_logs else logging.WARNING)
+
+
+def main() -> None:
+    """Console-script entry point: friendly errors instead of tracebacks."""
+    configure_logging(service_logs=len(sys.argv) > 1 and sys.argv[1] in run.SERVICE_COMMANDS)
+    try:
+        app()
+    except SettingsError as error:
+        typer.echo(f"costbot: {error}", err=True)
+        sys.exit(2)

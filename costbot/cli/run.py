@@ -1,0 +1,89 @@
+"""The long-running commands: `serve`, `console`, `up`, and `demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costbot.cli.state import settings_of
+
+SHUTDOWN_GRACE_S = 5.0
+SERVICE_COMMANDS = ("serve", "up")  # their output is a log: costbot's own lines at INFO
+
+
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, "--host", help="listen address (default service.host)"),
+    port: int | None = typer.Option(None, "--port", help="listen port (default service.port)"),
+) -> None:
+    """Run the model service (HTTP API on uvicorn) until SIGTERM or Ctrl-C."""
+    import uvicorn
+
+    from models.service.app import create_app
+
+    config = settings_of(ctx).service_config()
+    service = config.service
+    uvicorn.run(
+        create_app(config),
+        host=host or service.host,
+        port=port or service.port,
+        timeout_graceful_shutdown=int(service.request_timeout_s + SHUTDOWN_GRACE_S),
+        log_level="info",
+        access_log=False,
+        log_config=None,
+    )
+
+
+def console(
+    ctx: typer.Context,
+    charts_dir: Annotated[Path, typer.Option(help="where attached charts are saved")] = Path(
+        "costbot-charts"
+    ),
+) -> None:
+    """Type `/classify my card has not arrived` (or a customer message) and read the reply."""
+    from bot.console import run_console
+
+    config = settings_of(ctx).bot_config()
+    asyncio.run(run_console(config, stream=sys.stdin, charts_dir=charts_dir))
+
+
+def up(
+    ctx: typer.Context,
+    service: Annotated[bool, typer.Option(help="also start the model service")] = True,
+) -> None:
+    """Run the model service, the Discord bot and the scheduler (needs DISCORD_TOKEN)."""
+    from bot.errors import ConfigurationError
+    from costbot.up import run_up
+
+    settings = settings_of(ctx)
+    try:
+        run_up(settings.bot_config(), settings.service if service else None)
+    except ConfigurationError as error:
+        typer.echo(f"costbot up: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def demo(
+    ctx: typer.Context,
+    workdir: Annotated[
+        Path, typer.Option(help="made anew: the demo's database, spool and charts")
+    ] = Path("costbot-demo"),
+) -> None:
+    """Replay a scripted support conversation through the real service and report its ROI."""
+    from rich.console import Console
+
+    from costbot.demo.run import run_demo
+
+    run_demo(settings_of(ctx), workdir=workdir, console=Console())
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve`, `console`, `up` and `demo`."""
+    app.command("serve")(serve)
+    app.command("console")(console)
+    app.command("up")(up)
+    app.command("demo")(demo)

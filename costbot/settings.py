@@ -1,0 +1,153 @@
+"""The composed settings: each package's section, read once from a TOML file and ``COSTBOT_*``.
+
+Precedence, highest first: keyword arguments, environment, the TOML file, defaults.
+Nested keys use ``__`` in the environment, e.g. ``COSTBOT_DATABASE__URL``.
+Secrets come only from the environment (``DISCORD_TOKEN``); a file that holds one is refused.
+Each section belongs to the package that uses it; this module only puts them together.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.settings import BotConfig, DiscordSettings, ServiceEndpoint
+from costbot.errors import SettingsError
+from costing.settings import (
+    AggregationSettings,
+    CostingSettings,
+    MeterSettings,
+    PriceSettings,
+    RoiSettings,
+)
+from models.service.settings import ServiceConfig, ServiceSettings
+from storage.settings import DatabaseSettings
+
+CONFIG_PATH_VARIABLE = "COSTBOT_CONFIG"
+DEFAULT_CONFIG_PATH = Path("costbot.toml")
+SECRET_KEYS = frozenset({"token", "discord_token", "password"})
+
+
+class Settings(BaseSettings):
+    """Everything costbot can be configured with, section by owning package."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COSTBOT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    prices: PriceSettings = Field(default_factory=PriceSettings)
+    roi: RoiSettings = Field(default_factory=RoiSettings)
+    aggregation: AggregationSettings = Field(default_factory=AggregationSettings)
+    meter: MeterSettings = Field(default_factory=MeterSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+
+    @property
+    def costing(self) -> CostingSettings:
+        """What reports, ROI, budgets and the price book are built from."""
+        return CostingSettings(self.prices, self.roi, self.aggregation)
+
+    def service_config(self) -> ServiceConfig:
+        """What the model service is built from."""
+        return ServiceConfig(
+            database=self.database,
+            service=self.service,
+            prices=self.prices,
+            meter=self.meter,
+            user_hash_salt=self.discord.salt() or None,
+        )
+
+    def bot_config(self) -> BotConfig:
+        """What the bot is built from (it reaches the service over HTTP only)."""
+        endpoint = ServiceEndpoint(self.service.url, self.service.request_timeout_s)
+        return BotConfig(self.database, endpoint, self.costing, self.discord)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SecretFreeToml(settings_cls, config_path()))
+
+
+class _SecretFreeToml(TomlConfigSettingsSource):
+    """The TOML source, refusing secrets: they belong in the environment."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        found = sorted(_secret_paths(data))
+        if found:
+            raise SettingsError(
+                f"{', '.join(found)} in {config_path()}: secrets are read only from the "
+                "environment (DISCORD_TOKEN, COSTBOT_DISCORD__USER_HASH_SALT)"
+            )
+        return data
+
+
+def _secret_paths(data: dict[str, Any], prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            paths.extend(_secret_paths(value, f"{path}."))
+        elif key in SECRET_KEYS or key.endswith("_salt"):
+            paths.append(path)
+    return paths
+
+
+def config_path() -> Path:
+    """The TOML file read: ``$COSTBOT_CONFIG``, else ``./costbot.toml`` (optional)."""
+    return Path(os.environ.get(CONFIG_PATH_VARIABLE, str(DEFAULT_CONFIG_PATH)))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from file and environment; raise SettingsError naming the bad key."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    token = os.environ.get("DISCORD_TOKEN")
+    if token:
+        settings.discord.token = SecretStr(token)
+    return settings
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        value = problem.get("input")
+        shown = "***" if any(s in key for s in SECRET_KEYS) else repr(value)
+        lines.append(f"setting {key} = {shown}: {problem['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, with every secret masked."""
+    data = settings.model_dump(mode="json")
+    data["database"]["url"] = mask_url(settings.database.url)
+    return data
+
+
+def mask_url(url: str) -> str:
+    """Hide the password part of a database URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

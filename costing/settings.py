@@ -1,0 +1,82 @@
+"""Costing's settings: prices (the price sheet's defaults), ROI, the meter and aggregation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from storage.settings import Section
+
+
+class PriceSettings(Section):
+    """Prices that turn measurements into money and messages into value; each change becomes a
+    price-sheet version, so past figures keep the prices they were computed with."""
+
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    hardware: Literal["cloud", "owned"] = "cloud"
+    # Cloud compute. CPU: AWS c7i.large (2 vCPU) on-demand us-east-1 was $0.08925/h in 2024,
+    # i.e. about $0.045 per vCPU-hour. GPU: AWS p5 H100 on-demand ≈ $98.32/h for 8 GPUs in 2024,
+    # i.e. about $12.29 per GPU-hour (source: aws.amazon.com/ec2/pricing/on-demand).
+    cpu_core_hour: Decimal = Decimal("0.045")
+    gpu_hour: Decimal = Decimal("12.29")
+    # Owned hardware, amortised: purchase price / (lifetime hours × expected utilisation).
+    purchase_price: Decimal = Decimal("3000")
+    lifetime_years: Decimal = Field(default=Decimal("4"), gt=0)
+    expected_utilisation: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    # Electricity: US average commercial price 2024 ≈ $0.13/kWh (EIA Electric Power Monthly).
+    electricity_kwh: Decimal = Decimal("0.13")
+    # Power usage effectiveness: Uptime Institute 2024 global average data-centre PUE ≈ 1.56.
+    pue: Decimal = Field(default=Decimal("1.56"), ge=1, le=5)
+    # Grid carbon intensity: world average 2023 ≈ 481 gCO2/kWh
+    # (Ember, Global Electricity Review 2024).
+    grid_gco2_kwh: Decimal = Field(default=Decimal("481"), ge=0)
+    # Data: collection per item, annotation per label, storage per GB-month
+    # (annotation: ~$0.05 per simple text label, typical crowd-sourcing rate; storage: AWS S3
+    # standard $0.023/GB-month).
+    data_collection_per_item: Decimal = Decimal("0.0")
+    data_annotation_per_label: Decimal = Decimal("0.05")
+    data_storage_gb_month: Decimal = Decimal("0.023")
+    # Human cost of one support ticket: HDI/MetricNet put the average North-American service-desk
+    # cost per ticket at about $15.56 (MetricNet, 2017 benchmark); we default to $6 per simple
+    # chat ticket handled by a person, a deliberately conservative figure. Configure your own.
+    human_ticket_cost: Decimal = Field(default=Decimal("6.00"), ge=0)
+    # What a caller pays per classification, if you sell it (revenue ROI); none by default.
+    price_per_call: Decimal | None = Field(default=None, ge=0)
+
+
+class RoiSettings(Section):
+    """How one-off costs enter the return on investment."""
+
+    training_amortisation_months: int = Field(default=12, ge=1, le=120)
+
+
+class MeterSettings(Section):
+    """Power used for estimates where no energy counter is readable; read when a meter is built
+    (at service start, at training start), so a change needs a restart."""
+
+    cpu_watts_per_core: Decimal = Field(default=Decimal("10"), gt=0)
+    gpu_watts: Decimal = Field(default=Decimal("350"), gt=0)
+
+
+class AggregationSettings(Section):
+    """The roll-up job, and the time zone days, weeks and months are counted in."""
+
+    interval_s: int = Field(default=300, ge=5, le=86_400)
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class CostingSettings:
+    """The sections reports, ROI, budgets and the price book are built from."""
+
+    prices: PriceSettings = field(default_factory=PriceSettings)
+    roi: RoiSettings = field(default_factory=RoiSettings)
+    aggregation: AggregationSettings = field(default_factory=AggregationSettings)
+
+    @property
+    def timezone(self) -> str:
+        """The configured time zone (IANA name)."""
+        return self.aggregation.timezone

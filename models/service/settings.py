@@ -1,0 +1,47 @@
+"""The model service's settings: its own section, and what it is built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from costing.settings import MeterSettings, PriceSettings
+from storage.settings import DatabaseSettings, Section
+
+
+class ServiceSettings(Section):
+    """The model service: where it listens, how it batches, what it loads."""
+
+    url: str = "http://127.0.0.1:8765"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    base_model: str = ""
+    adapters_dir: Path | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # bf16 ran 1.8-2.7x faster than fp32 at the same held-out accuracy on an AVX-512 bf16 CPU
+    # (docs/benchmarks.md); fp32 stays the default because older CPUs emulate bf16 slowly.
+    precision: Literal["fp32", "bf16"] = "fp32"
+    max_batch_size: int = Field(default=32, ge=1, le=1024)
+    max_batch_tokens: int = Field(default=4096, ge=16)
+    max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    queue_limit: int = Field(default=1024, ge=1)
+    max_text_chars: int = Field(default=2000, ge=1, le=100_000)
+    max_texts_per_request: int = Field(default=64, ge=1, le=4096)
+    request_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    store_text: bool = False
+    unknown_threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What ``create_app`` is built from: the service's section and those it borrows."""
+
+    database: DatabaseSettings
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    prices: PriceSettings = field(default_factory=PriceSettings)
+    meter: MeterSettings = field(default_factory=MeterSettings)
+    # Salt of the stored user hashes; None: a per-install salt kept beside the spool file.
+    user_hash_salt: str | None = None
