@@ -17,6 +17,7 @@ from bot.errors import OptionError
 from bot.replies import Reply, error_reply
 from bot.settings import BotConfig
 from bot.support import SupportContext, SupportReply, handle_support_message, load_templates
+from costing import figures
 
 GROUPS = sorted({name.split()[0] for name in SPECS_BY_NAME if " " in name})
 
@@ -102,7 +103,7 @@ def render_support(reply: SupportReply) -> str:
     cost = ""
     if reply.cost is not None:
         source = "measured" if reply.cost.energy_measured else "estimated"
-        cost = f" | cost {reply.cost.total:.3g} {reply.cost.currency} ({source})"
+        cost = f" | cost {figures.money(reply.cost.total, reply.cost.currency)} ({source})"
     detail = (
         f"[{reply.outcome}: {reply.reason} | intent {reply.intent} {reply.confidence:.0%}"
         f" | sentiment {reply.sentiment or '-'}{cost}]"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-Source = Literal["measured", "estimated", "configured"]
+Origin = Literal["measured", "estimated", "configured"]
+"""Where a figure came from; every figure shown says which."""
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,10 @@ def error_reply(message: str) -> Reply:
     return Reply(text=message, ephemeral=True, is_error=True)
 
 
-def source_of(provenance: str) -> Source:
+def origin_of(provenance: str) -> Origin:
     """Map a costing provenance (e.g. 'cpu-time-estimate') to measured/estimated/configured."""
     if "estimate" in provenance:
         return "estimated"
     if "configured" in provenance or "price" in provenance or "settings" in provenance:
         return "configured"
     return "measured"
-
-
-def money(amount: float, currency: str) -> str:
-    """An amount of money readable at any size (inference costs are ~1e-8)."""
-    if amount == 0:
-        return f"0 {currency}"
-    if abs(amount) >= 0.01:
-        return f"{amount:,.2f} {currency}"
-    return f"{amount:.3g} {currency}"

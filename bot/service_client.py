@@ -10,12 +10,13 @@ from typing import Any, Literal
 import httpx
 
 from bot.errors import ServiceRejectedError, ServiceUnavailableError
+from costing.units import Carbon, Energy, Money
 
 SourceKind = Literal["console", "discord", "http"]
 
 
 @dataclass(frozen=True)
-class Source:
+class Requester:
     """Who asked: sent along so the service can attribute the cost."""
 
     kind: SourceKind = "console"
@@ -50,14 +51,14 @@ class InferenceCost:
     """What the service measured (or estimated) for one inference."""
 
     currency: str
-    total: float
-    money: Mapping[str, float]
+    total: Money
+    money: Mapping[str, Money]
     provenance: Mapping[str, str]
     latency_ms: float
-    energy_j: float
+    energy: Energy
     energy_method: str
     energy_measured: bool
-    co2_g: float
+    co2: Carbon
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class ModelServiceClient:
         self._timeout = timeout_s
 
     async def classify(
-        self, text: str, *, source: Source, tasks: tuple[str, ...] = ()
+        self, text: str, *, source: Requester, tasks: tuple[str, ...] = ()
     ) -> Classification:
         """Classify one text; the cost of the inference comes back with the labels."""
         body: dict[str, Any] = {"text": text, "source": source.to_json()}
@@ -162,17 +163,17 @@ def parse_classification(data: dict[str, Any]) -> Classification:
 
 
 def _parse_cost(cost: dict[str, Any]) -> InferenceCost:
-    money = {key: float(value) for key, value in cost.get("money", {}).items()}
+    money = {key: Money.from_decimal(str(value)) for key, value in cost.get("money", {}).items()}
     return InferenceCost(
         currency=str(cost.get("currency", "USD")),
-        total=money.get("total", sum(money.values())),
+        total=money.get("total", sum(money.values(), Money(0))),
         money=MappingProxyType(money),
         provenance=MappingProxyType({k: str(v) for k, v in cost.get("provenance", {}).items()}),
         latency_ms=float(cost.get("latency_ms", 0.0)),
-        energy_j=float(cost.get("energy_j", 0.0)),
+        energy=Energy(int(cost.get("energy_uj", 0))),
         energy_method=str(cost.get("energy_method", "")),
         energy_measured=bool(cost.get("energy_measured", False)),
-        co2_g=float(cost.get("co2_g", 0.0)),
+        co2=Carbon(int(cost.get("co2_ng", 0))),
     )
 
 

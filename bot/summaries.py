@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, delete
 
-from bot.commands.reports import ReportDeps, fmt, summary_reply
+from bot.commands.reports import ReportDeps, summary_reply
 from bot.replies import Reply
 from bot.settings import SummarySchedule
 from costing.budgets import AlertView, mark_posted, pending_alerts
+from costing.figures import money
 from costing.periods import Period, parse_period
 from costing.settings import CostingSettings
 from storage.db import SessionFactory, session_scope
@@ -128,8 +129,8 @@ def alert_reply(alert: AlertView) -> Reply:
     scope = budget.scope.kind + (f" {budget.scope.value}" if budget.scope.value else "")
     return Reply(
         title=f"Budget alert: {scope} at {alert.threshold_pct}%",
-        text=f"{fmt(alert.spent, budget.currency)} spent in {alert.month} (measured and "
-        f"estimated costs) of a {fmt(budget.limit, budget.currency)} limit "
+        text=f"{money(alert.spent, budget.currency)} spent in {alert.month} (measured and "
+        f"estimated costs) of a {money(budget.limit, budget.currency)} limit "
         "(configured). See `/budget show` and `/cost month group_by:model`.",
     )
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from bot.errors import ServiceRejectedError, ServiceUnavailableError
-from bot.service_client import Classification, InferenceCost, ModelServiceClient, Source
+from bot.service_client import Classification, InferenceCost, ModelServiceClient, Requester
 from storage.tables import SupportOutcome
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class SupportReply:
 
 async def handle_support_message(text: str, *, context: SupportContext) -> SupportReply:
     """Classify, decide, record the outcome; a down service escalates instead of failing."""
-    source = Source(
+    source = Requester(
         kind=context.kind,
         command="support",
         guild_id=context.guild_id,

@@ -48,17 +48,18 @@ def floor_hour(moment: datetime) -> datetime:
 
 
 def rollup_key(row: Any) -> RollupKey:
-    """The roll-up key of an inference_record row in RAW_COLUMNS order."""
-    return (floor_hour(row[1]), row[2], row[3], row[4], row[5], row[6], row[7] or 0)
+    """The roll-up key of an inference_record row (read by column name)."""
+    model = (row.model_name, row.model_version, row.tasks)
+    return (floor_hour(row.created_at), *model, row.source_kind, row.command, row.channel_id or 0)
 
 
 def outcome_key(row: Any) -> RollupKey:
-    """The roll-up key of a support_outcome row in OUTCOME_COLUMNS order (no model, no command)."""
-    return (floor_hour(row[1]), "", "", "", row[2], "", row[3] or 0)
+    """The roll-up key of a support_outcome row (no model, no command)."""
+    return (floor_hour(row.created_at), "", "", "", row.source_kind, "", row.channel_id or 0)
 
 
 @dataclass(frozen=True)
-class Source:
+class FoldedTable:
     """A table folded into the roll-ups, with its job-state names."""
 
     name: str
@@ -80,8 +81,10 @@ def _table(model: Any) -> Table:
     return model.__table__
 
 
-INFERENCES = Source("aggregation", _table(InferenceRecord), RAW_COLUMNS, rollup_key, Totals.add_row)
-OUTCOMES = Source(
+INFERENCES = FoldedTable(
+    "aggregation", _table(InferenceRecord), RAW_COLUMNS, rollup_key, Totals.add_row
+)
+OUTCOMES = FoldedTable(
     "aggregation.outcomes",
     _table(SupportOutcome),
     OUTCOME_COLUMNS,
@@ -123,7 +126,12 @@ def aggregate(
 
 
 def _advance(
-    session: Session, source: Source, *, state: dict[str, JobState], now: datetime, settle_s: float
+    session: Session,
+    source: FoldedTable,
+    *,
+    state: dict[str, JobState],
+    now: datetime,
+    settle_s: float,
 ) -> tuple[int, int, int, int]:
     mark, seen = state[source.name], state[source.horizon_name]
     watermark, horizon = mark.watermark, seen.watermark
@@ -136,7 +144,7 @@ def _advance(
     return folded, watermark, horizon, written
 
 
-def read_watermark(session: Session, source: Source = INFERENCES) -> int:
+def read_watermark(session: Session, source: FoldedTable = INFERENCES) -> int:
     """The id up to which a source's records are in the roll-ups."""
     state = session.get(JobState, source.name)
     return state.watermark if state is not None else 0
@@ -170,13 +178,13 @@ def _move(state: JobState, *, value: int, now: datetime) -> int:
     return state.watermark
 
 
-def _max_id(session: Session, source: Source) -> int:
+def _max_id(session: Session, source: FoldedTable) -> int:
     query = sa_select(func.max(source.table.c.id))
     return int(session.connection().execute(query).scalar() or 0)
 
 
 def _fold(
-    session: Session, source: Source, *, after: int, upto: int, now: datetime
+    session: Session, source: FoldedTable, *, after: int, upto: int, now: datetime
 ) -> tuple[int, int]:
     sums: dict[RollupKey, Totals] = defaultdict(Totals)
     connection = session.connection()  # Core rows: the ORM adds nothing to a plain column read

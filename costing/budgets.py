@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from costing.errors import BudgetError
+from costing.figures import exact
 from costing.periods import parse_period
 from costing.readers import SCOPES, Scope, read_totals
 from costing.units import Money
@@ -34,7 +35,7 @@ class BudgetView:
             "id": self.id,
             "scope": self.scope.kind,
             "value": self.scope.value,
-            "limit_usd": float(self.limit.amount),
+            "limit": exact(self.limit),
             "currency": self.currency,
         }
 
@@ -57,7 +58,7 @@ class AlertView:
             "budget": self.budget.to_json(),
             "month": self.month,
             "threshold_pct": self.threshold_pct,
-            "spent_usd": float(self.spent.amount),
+            "spent": exact(self.spent),
             "posted_at": self.posted_at.isoformat() if self.posted_at else None,
         }
 

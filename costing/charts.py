@@ -1,4 +1,7 @@
-"""Charts as PNG bytes (matplotlib, Agg backend): cost per day by component; value vs cost."""
+"""Charts as PNG bytes (matplotlib, Agg backend): cost per day by component; value vs cost.
+
+Each chart names, under its axes, where what it plots came from.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from costing.reports import CostReport, DayPoint
+from costing import figures
+from costing.cost_report import CostReport
+from costing.roi_report import DayPoint
 
 COMPONENT_COLOURS = {
     "compute": "#4C72B0",
@@ -19,6 +24,17 @@ COMPONENT_COLOURS = {
     "hardware": "#55A868",
     "data": "#8172B3",
 }
+
+
+VALUE_SOURCE = (
+    "value: resolved messages (measured) × human ticket cost (price sheet, configured); "
+    "cost: inference records + idle owned hardware + training runs amortised"
+)
+
+
+def _provenance(figure: Figure, text: str) -> None:
+    """Say under the axes where the plotted figures came from."""
+    figure.text(0.01, -0.04, text, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
 
 
 def _png(figure: Figure, path: Path | None) -> bytes:
@@ -29,6 +45,16 @@ def _png(figure: Figure, path: Path | None) -> bytes:
     if path is not None:
         path.write_bytes(data)
     return data
+
+
+def cost_source(report: CostReport) -> str:
+    """Where the cost chart's figures came from, as printed under it."""
+    return (
+        f"{report.total.count:,} inference records, "
+        f"{figures.period(report.start, report.end, report.timezone)}: measured time and "
+        f"{report.total.energy_source} energy × configured prices (price sheet); "
+        f"total {figures.money(report.total.total, report.currency)}."
+    )
 
 
 def cost_per_day_chart(report: CostReport, *, path: Path | None = None) -> bytes:
@@ -45,6 +71,7 @@ def cost_per_day_chart(report: CostReport, *, path: Path | None = None) -> bytes
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     axes.set_title(f"Inference cost per day ({report.currency}), by component")
     axes.set_ylabel(report.currency)
+    _provenance(figure, cost_source(report))
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     axes.tick_params(axis="x", labelrotation=45)
     return _png(figure, path)
@@ -76,6 +103,8 @@ def value_vs_cost_chart(
     )
     axes.set_title(f"Value vs cost ({currency})")
     axes.set_ylabel(currency)
+    span = f"{points[0].day} to {points[-1].day}: " if points else ""
+    _provenance(figure, span + VALUE_SOURCE)
     axes.legend(loc="best")
     figure.autofmt_xdate()
     return _png(figure, path)

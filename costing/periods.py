@@ -1,4 +1,7 @@
-"""Report periods: today|yesterday|week|month|FROM..TO in the configured timezone."""
+"""Report periods: today|yesterday|week|month|FROM..TO in the configured timezone.
+
+The period words are the one grammar of the CLI and the chat: same words, same default, same help.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from costing.errors import BadPeriodError
 
-PERIOD_HELP = "today|yesterday|week|month|YYYY-MM-DD..YYYY-MM-DD"
+DEFAULT_PERIOD = "today"
+PERIOD_WORDS = {
+    "today": "from local midnight until now",
+    "yesterday": "the whole previous local day",
+    "week": "the last 7 local days, today included (rolling, not a calendar week)",
+    "month": "this calendar month until now",
+}
+PERIOD_HELP = (
+    "; ".join(f"{word}: {meaning}" for word, meaning in PERIOD_WORDS.items())
+    + "; or FROM..TO (YYYY-MM-DD..YYYY-MM-DD, both days included). Days are local to "
+    + f"aggregation.timezone. Default: {DEFAULT_PERIOD}."
+)
+PERIOD_SHORT = "today, yesterday, week (last 7 days), month (this month so far), or FROM..TO"
+PERIOD_SHAPES = "today|yesterday|week|month|YYYY-MM-DD..YYYY-MM-DD"
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,7 @@ def parse_period(text: str, *, now: datetime, timezone: str = "UTC") -> Period:
 def _parse_range(text: str) -> tuple[date, date]:
     first_text, sep, last_text = text.strip().partition("..")
     if not sep:
-        raise BadPeriodError(f"bad period {text!r}: expected {PERIOD_HELP}")
+        raise BadPeriodError(f"bad period {text!r}: expected {PERIOD_SHAPES}")
     try:
         first, last = date.fromisoformat(first_text), date.fromisoformat(last_text)
     except ValueError:

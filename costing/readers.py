@@ -25,7 +25,8 @@ from costing.totals import SUMMED_COLUMNS, Totals
 from storage.db import SessionFactory, session_scope
 from storage.tables import CostRollup, InferenceRecord
 
-GROUPS = ("command", "channel", "model", "task", "day")
+GROUPS = ("day", "command", "channel", "model", "task")
+DEFAULT_GROUP = "day"
 SCOPES = ("all", "model", "channel")
 HOUR = timedelta(hours=1)
 _ROLLUP_GROUP_COLUMNS: dict[str | None, tuple[str, ...]] = {
@@ -36,8 +37,14 @@ _ROLLUP_GROUP_COLUMNS: dict[str | None, tuple[str, ...]] = {
     "task": ("tasks",),
     "day": ("hour",),
 }
-# Positions of the same fields in a raw row (RAW_COLUMNS order), and a roll-up hour stands for 1.
-_RAW_GROUP_POSITIONS = {"command": (5, 6), "channel": (7,), "model": (2, 3), "task": (4,)}
+# The same fields in a raw inference_record row, by name ("day" groups by created_at).
+_RAW_GROUP_COLUMNS = {
+    "command": ("source_kind", "command"),
+    "channel": ("channel_id",),
+    "model": ("model_name", "model_version"),
+    "task": ("tasks",),
+    "day": ("created_at",),
+}
 
 
 @dataclass(frozen=True)
@@ -47,11 +54,12 @@ class Scope:
     kind: str = "all"
     value: str = ""
 
-    def matches_raw(self, row: Sequence[Any]) -> bool:
+    def matches_raw(self, row: Any) -> bool:
+        """Whether an inference_record row (read by column name) falls in the scope."""
         if self.kind == "model":
-            return bool(row[2] == self.value)
+            return bool(row.model_name == self.value)
         if self.kind == "channel":
-            return str(row[7] or 0) == self.value
+            return str(row.channel_id or 0) == self.value
         return True
 
 
@@ -112,9 +120,9 @@ def _read(
         )
     in_period = _in(period)
     raw = _raw_rows(session, raw_ranges)
-    _add_raw(sums, (r for r in raw if r[0] <= watermark), group_by, scope, label)
+    _add_raw(sums, (r for r in raw if r.id <= watermark), group_by, scope, label)
     tail = session.execute(sa_select(*raw_columns()).where(col(InferenceRecord.id) > watermark))
-    _add_raw(sums, (r for r in tail if in_period(r[1])), group_by, scope, label)
+    _add_raw(sums, (r for r in tail if in_period(r.created_at)), group_by, scope, label)
     return dict(sums)
 
 
@@ -202,12 +210,10 @@ def _add_raw(
     scope: Scope,
     label: Callable[[Sequence[Any]], str],
 ) -> None:
-    positions = _RAW_GROUP_POSITIONS.get(group_by or "", ())
+    names = _RAW_GROUP_COLUMNS.get(group_by or "", ())
     for row in rows:
-        if not scope.matches_raw(row):
-            continue
-        values = (row[1],) if group_by == "day" else tuple(row[p] for p in positions)
-        sums[label(values)].add_row(row)
+        if scope.matches_raw(row):
+            sums[label(tuple(getattr(row, name) for name in names))].add_row(row)
 
 
 def count_outcomes(session_factory: SessionFactory, *, period: Period) -> dict[str, int]:
@@ -237,10 +243,10 @@ def _read_outcomes(session: Session, *, period: Period, watermark: int) -> dict[
     if raw_ranges:
         where = or_(*(and_(created >= a, created < b) for a, b in raw_ranges))
         for row in session.execute(OUTCOMES.select().where(where)):
-            if row[0] <= watermark:
+            if row.id <= watermark:
                 totals.add_outcome(row)
     in_period = _in(period)
     for row in session.execute(OUTCOMES.select().where(OUTCOMES.table.c.id > watermark)):
-        if in_period(row[1]):
+        if in_period(row.created_at):
             totals.add_outcome(row)
     return {"resolved": totals.resolved, "escalated": totals.escalated}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from costing import histogram
 from costing.cost_model import Provenance, source_of_method
 
-# The columns of inference_record the fold reads, in this order.
+# The columns of inference_record the fold reads; rows are read by these names, never by position.
 RAW_COLUMNS = (
     "id",
     "created_at",
@@ -35,7 +34,7 @@ RAW_COLUMNS = (
 )
 
 
-# The columns of support_outcome the fold reads, in this order.
+# The columns of support_outcome the fold reads (by name).
 OUTCOME_COLUMNS = ("id", "created_at", "source_kind", "channel_id", "outcome")
 
 
@@ -77,28 +76,32 @@ class Totals:
         histogram.merge(self.latency_histogram, other.latency_histogram)
         return self
 
-    def add_row(self, row: Sequence[Any]) -> None:
-        """Add one inference_record row given in RAW_COLUMNS order."""
-        latency = float(row[11]) + float(row[12])
+    def add_row(self, row: Any) -> None:
+        """Add one inference_record row (its RAW_COLUMNS read by name)."""
+        latency = float(row.queue_ms) + float(row.compute_ms)
         self.count += 1
-        self.input_tokens += row[8]
-        self.input_chars += row[9]
-        self.truncated += int(bool(row[10]))
+        self.input_tokens += row.input_tokens
+        self.input_chars += row.input_chars
+        self.truncated += int(bool(row.truncated))
         self.latency_ms_sum += latency
-        self.energy_uj += row[13]
-        self.cost_compute_pico += row[15]
-        self.cost_energy_pico += row[16]
-        self.cost_hardware_pico += row[17]
-        self.cost_data_pico += row[18]
-        self.co2_ng += row[19]
-        self._add_provenance(source=_source(row[14]), energy_uj=row[13], energy_pico=row[16])
+        self.energy_uj += row.energy_uj
+        self.cost_compute_pico += row.cost_compute_pico
+        self.cost_energy_pico += row.cost_energy_pico
+        self.cost_hardware_pico += row.cost_hardware_pico
+        self.cost_data_pico += row.cost_data_pico
+        self.co2_ng += row.co2_ng
+        self._add_provenance(
+            source=_source(row.energy_method),
+            energy_uj=row.energy_uj,
+            energy_pico=row.cost_energy_pico,
+        )
         histogram.add(self.latency_histogram, (latency,))
 
-    def add_outcome(self, row: Sequence[Any]) -> None:
-        """Add one support_outcome row given in OUTCOME_COLUMNS order."""
-        if row[4] == "resolved":
+    def add_outcome(self, row: Any) -> None:
+        """Add one support_outcome row (its OUTCOME_COLUMNS read by name)."""
+        if row.outcome == "resolved":
             self.resolved += 1
-        elif row[4] == "escalated":
+        elif row.outcome == "escalated":
             self.escalated += 1
 
     def _add_provenance(self, *, source: Provenance, energy_uj: int, energy_pico: int) -> None:

@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from costing.aggregation import aggregate
+from costing.cost_report import cost_report
 from costing.prices import PriceBook
-from costing.reports import cost_report, roi_report
+from costing.roi_report import roi_report
 from costing.settings import PriceSettings, RoiSettings
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade

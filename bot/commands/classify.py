@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.commands.context import CommandContext, Invoker
-from bot.replies import Reply, ReplyField, money, source_of
+from bot.replies import Reply, ReplyField, origin_of
 from bot.service_client import Classification, InferenceCost
+from costing import figures
 
 
 async def classify(ctx: CommandContext, invoker: Invoker, *, text: str) -> Reply:
@@ -36,21 +37,26 @@ def cost_fields(cost: InferenceCost) -> list[ReplyField]:
     """This inference's cost, each part labelled measured / estimated / configured."""
     energy_source = "measured" if cost.energy_measured else "estimated"
     parts = [
-        f"{name}: {money(amount, cost.currency)} ({source_of(cost.provenance.get(name, ''))})"
+        f"{name}: {figures.money(amount, cost.currency)} "
+        f"({origin_of(cost.provenance.get(name, ''))})"
         for name, amount in cost.money.items()
         if name != "total"
     ]
+    total = figures.money(cost.total, cost.currency)
+    rate = figures.per_thousand(cost.total, 1, cost.currency)
     return [
         ReplyField(
             "Cost of this answer",
-            f"**{money(cost.total, cost.currency)}** (from the service's measurement)\n"
+            f"**{total}**, i.e. {rate} like it (from the service's measurement)\n"
             + "\n".join(parts),
         ),
         ReplyField(
             "Energy",
-            f"{cost.energy_j:.3g} J ({energy_source}: {cost.energy_method}); "
-            f"CO2 {cost.co2_g:.3g} g ({energy_source})",
+            f"{figures.energy(cost.energy)} ({energy_source}: {cost.energy_method}); "
+            f"CO2 {figures.co2(cost.co2)} ({energy_source})",
             inline=True,
         ),
-        ReplyField("Latency", f"{cost.latency_ms:.1f} ms (measured)", inline=True),
+        ReplyField(
+            "Latency", figures.duration(cost.latency_ms / 1000) + " (measured)", inline=True
+        ),
     ]

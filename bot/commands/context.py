@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.service_client import ModelServiceClient, Source, SourceKind
+from bot.service_client import ModelServiceClient, Requester, SourceKind
 from costing.settings import CostingSettings
 from storage.db import SessionFactory
 from storage.types import utc_now
@@ -28,9 +28,9 @@ class Invoker:
     channel_id: int | None = None
     can_manage: bool = True
 
-    def source(self, command: str) -> Source:
+    def source(self, command: str) -> Requester:
         """The `source` the model service records for this invoker and command."""
-        return Source(
+        return Requester(
             kind=self.kind,
             command=command[:32],
             guild_id=self.guild_id,

@@ -10,7 +10,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.commands.context import CommandContext, Invoker
 from bot.commands.spec import SPECS
 from bot.errors import ServiceUnavailableError
-from bot.replies import Reply, ReplyField, money, source_of
+from bot.replies import Reply, ReplyField
+from costing import figures
+from costing.periods import PERIOD_HELP
+from costing.prices import PriceBook
+from costing.units import Carbon, Energy, Money
 from storage.db import session_scope
 
 
@@ -18,14 +22,16 @@ async def models(ctx: CommandContext, invoker: Invoker) -> Reply:
     """The service's loaded adapters, with versions, metrics and training cost."""
     data = await ctx.service.models()
     adapters = data.get("adapters", []) if isinstance(data, dict) else []
-    fields = tuple(_adapter_field(adapter) for adapter in adapters)
+    book = PriceBook(ctx.session_factory, defaults=ctx.costing.prices, ttl_s=0)
+    currency = book.sheet_at(ctx.now()).prices.currency
+    fields = tuple(_adapter_field(adapter, currency) for adapter in adapters)
     header = f"Base model `{data.get('model_name', '?')}` on {data.get('device', '?')}."
     return Reply(
         title="Models", text=header if fields else header + " No adapters loaded.", fields=fields
     )
 
 
-def _adapter_field(adapter: dict[str, Any]) -> ReplyField:
+def _adapter_field(adapter: dict[str, Any], currency: str) -> ReplyField:
     metrics = adapter.get("metrics") or {}
     shown = ", ".join(
         f"{k} {_number(v)}" for k, v in sorted(metrics.items()) if isinstance(v, int | float)
@@ -34,22 +40,23 @@ def _adapter_field(adapter: dict[str, Any]) -> ReplyField:
         f"version `{adapter.get('version', '?')}`, {len(adapter.get('labels', []))} labels, "
         f"threshold {_number(adapter.get('threshold', 0))}",
         f"metrics (measured on held-out data): {shown or 'none recorded'}",
-        f"training cost: {_training_cost(adapter.get('training_cost'))}",
+        f"training cost: {_training_cost(adapter.get('training_cost'), currency)}",
     ]
     return ReplyField(str(adapter.get("task", "?")), "\n".join(lines))
 
 
-def _training_cost(cost: dict[str, Any] | None) -> str:
-    if not cost:
+def _training_cost(cost: dict[str, Any] | None, currency: str) -> str:
+    """The recorded training run (exact integers on the wire) in words."""
+    if not cost or not isinstance(cost.get("total_pico"), int):
         return "not recorded"
-    currency = str(cost.get("currency", "USD"))
-    total = cost.get(
-        "total", cost.get("money", {}).get("total") if isinstance(cost.get("money"), dict) else None
-    )
-    if not isinstance(total, int | float | str):
-        return ", ".join(f"{k}={v}" for k, v in sorted(cost.items()))[:200]
-    method = str(cost.get("energy_method", cost.get("provenance", "")))
-    return f"{money(float(total), currency)} ({source_of(method) if method else 'measured'})"
+    parts = [
+        f"**{figures.money(Money(cost['total_pico']), currency)}** (measured time and "
+        "energy × configured prices, data labels × configured price)",
+        f"{figures.duration(float(cost.get('wall_s', 0)))} on {cost.get('device', '?')}",
+        f"{figures.energy(Energy(int(cost.get('energy_uj', 0))))}",
+        f"CO2 {figures.co2(Carbon(int(cost.get('co2_ng', 0))))}",
+    ]
+    return ", ".join(parts)
 
 
 def _number(value: Any) -> str:
@@ -92,7 +99,10 @@ def _scheduler_health(ctx: CommandContext) -> ReplyField:
 
 async def help_(ctx: CommandContext, invoker: Invoker) -> Reply:
     """Every command with its usage."""
-    fields = tuple(ReplyField(spec.usage, spec.description) for spec in SPECS)
+    fields = (
+        *(ReplyField(spec.usage, spec.description) for spec in SPECS),
+        ReplyField("periods", PERIOD_HELP),
+    )
     return Reply(
         title="costbot commands",
         text="Figures are marked measured, estimated or configured.",

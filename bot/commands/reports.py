@@ -1,4 +1,4 @@
-"""/cost, /roi, /budget, /report: answers from costing.reports, every figure with its source."""
+"""/cost, /roi, /budget, /report: costing's reports in words, every figure with its source."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from decimal import Decimal
 
 from bot.commands.context import CommandContext, Invoker
 from bot.replies import Reply, ReplyField, ReplyFile
+from costing import figures
 from costing.budgets import list_budgets, make_scope, set_budget
 from costing.charts import cost_per_day_chart
+from costing.cost_report import CostLine, CostReport, cost_report
+from costing.figures import money
 from costing.periods import Period, parse_period
 from costing.prices import PriceBook
 from costing.readers import read_totals
-from costing.reports import CostLine, CostReport, RoiReport, cost_report, roi_report
+from costing.roi_report import RoiReport, roi_report
 from costing.settings import CostingSettings
 from costing.units import Money
 from storage.db import SessionFactory
@@ -43,23 +46,6 @@ class ReportDeps:
         return parse_period(text, now=self.now, timezone=self.costing.timezone)
 
 
-def fmt(amount: Money, currency: str) -> str:
-    """Money readable at any size."""
-    value = amount.amount
-    if value == 0:
-        return f"0 {currency}"
-    shown = f"{value:,.2f}" if abs(value) >= Decimal("0.01") else f"{float(value):.3g}"
-    return f"{shown} {currency}"
-
-
-def _span(start: datetime, end: datetime, timezone: str) -> str:
-    zone = Period(start, end, timezone).zone
-    return (
-        f"{start.astimezone(zone):%Y-%m-%d %H:%M} to {end.astimezone(zone):%Y-%m-%d %H:%M} "
-        f"({timezone})"
-    )
-
-
 async def cost(ctx: CommandContext, invoker: Invoker, *, period: str, group_by: str) -> Reply:
     """Inference cost in a period, by group, with a per-day chart when grouped by day."""
     deps = ReportDeps.of(ctx)
@@ -81,15 +67,16 @@ async def cost(ctx: CommandContext, invoker: Invoker, *, period: str, group_by: 
 
 def _cost_summary(report: CostReport) -> str:
     cur = report.currency
-    per = report.cost_per_inference
+    count = report.total.count
     lines = [
-        _span(report.start, report.end, report.timezone),
-        f"**{fmt(report.total_with_idle, cur)}** for {report.total.count} inferences "
+        figures.period(report.start, report.end, report.timezone),
+        f"**{money(report.total_with_idle, cur)}** for {report.total.count} inferences "
         f"(count measured); energy {report.total.energy_source}.",
-        f"Per inference: {fmt(per, cur) if per else 'n/a'} (idle owned hardware included).",
+        f"That is {figures.per_thousand(report.total_with_idle, count, cur)}"
+        " (idle owned hardware included).",
     ]
     if report.idle.pico:
-        lines.append(f"Idle owned hardware: {fmt(report.idle, cur)} (configured amortisation).")
+        lines.append(f"Idle owned hardware: {money(report.idle, cur)} (configured amortisation).")
     return "\n".join(lines)
 
 
@@ -99,12 +86,12 @@ def _cost_fields(report: CostReport) -> tuple[ReplyField, ...]:
         "By component",
         "\n".join(
             [
-                f"compute {fmt(line.compute, cur)} (measured time × configured price)",
-                f"energy {fmt(line.energy, cur)} ({line.energy_source} energy × configured price)",
-                f"hardware {fmt(line.hardware, cur)} (measured time × configured amortisation)",
-                f"data {fmt(line.data, cur)} (configured)",
-                f"CO2 {line.co2.grams:.3g} g "
-                f"({line.energy_source} energy × configured grid intensity)",
+                *(
+                    f"{name} {money(amount, cur)} ({src})"
+                    for name, amount, src in line.components()
+                ),
+                f"energy used {figures.energy(line.energy_used)} ({line.energy_source})",
+                f"CO2 {figures.co2(line.co2)} ({line.co2_source})",
             ]
         ),
     )
@@ -117,7 +104,7 @@ def _cost_fields(report: CostReport) -> tuple[ReplyField, ...]:
 def _group_field(line: CostLine, currency: str) -> ReplyField:
     return ReplyField(
         line.key or "(none)",
-        f"{fmt(line.total, currency)}, {line.count} calls (energy {line.energy_source})",
+        f"{money(line.total, currency)}, {line.count} calls (energy {line.energy_source})",
         inline=True,
     )
 
@@ -128,7 +115,7 @@ async def roi(ctx: CommandContext, invoker: Invoker, *, period: str) -> Reply:
     report = _roi(deps, deps.period(period))
     return Reply(
         title=f"ROI: {period}",
-        text=_span(report.start, report.end, report.timezone),
+        text=figures.period(report.start, report.end, report.timezone),
         fields=roi_fields(report),
     )
 
@@ -147,22 +134,23 @@ def _roi(deps: ReportDeps, period: Period) -> RoiReport:
 def roi_fields(report: RoiReport) -> tuple[ReplyField, ...]:
     """ROI figures, each with where it came from."""
     cur = report.currency
-    ticket = " or ".join(str(t) for t in report.ticket_costs) or "0"
-    ratio = "n/a (no cost yet)" if report.roi is None else f"{report.roi:.1%}"
-    payback = "n/a" if report.payback_days is None else f"{report.payback_days:.1f} days"
+    ticket = " then ".join(str(t) for t in report.ticket_costs) or "0"
+    ratio = "n/a (no cost yet)" if report.roi is None else figures.percent(report.roi)
+    payback = figures.days(report.payback_days)
     even = "n/a" if report.break_even_per_month is None else f"{report.break_even_per_month:,}"
     return (
         ReplyField(
             "Value",
-            f"**{fmt(report.value, cur)}**: {report.resolved} resolved (measured) "
-            f"× {ticket} {cur} per ticket (configured); {report.escalated} escalated",
+            f"**{money(report.value, cur)}**: {report.resolved} resolved (measured) "
+            f"× {ticket} {cur} per ticket from the price sheet (configured); "
+            f"{report.escalated} escalated",
         ),
         ReplyField(
             "Cost",
-            f"**{fmt(report.cost, cur)}**: inference "
-            f"{fmt(report.inference_cost, cur)} ({report.measured_share:.0%} on measured "
-            f"energy, rest estimated/configured), idle {fmt(report.idle, cur)} "
-            f"(configured), training {fmt(report.training_amortised, cur)} "
+            f"**{money(report.cost, cur)}**: inference "
+            f"{money(report.inference_cost, cur)} ({report.measured_share:.0%} on measured "
+            f"energy, rest estimated/configured), idle {money(report.idle, cur)} "
+            f"(configured), training {money(report.training_amortised, cur)} "
             f"(recorded runs over {report.amortisation_months} months)",
         ),
         ReplyField("ROI", ratio, inline=True),
@@ -184,9 +172,9 @@ async def budget_show(ctx: CommandContext, invoker: Invoker) -> Reply:
         fields.append(
             ReplyField(
                 name,
-                f"{fmt(spent, budget.currency)} of "
-                f"{fmt(budget.limit, budget.currency)} (configured) spent this "
-                f"month: {share:.1%}",
+                f"{money(spent, budget.currency)} of "
+                f"{money(budget.limit, budget.currency)} (configured) spent this "
+                f"month: {figures.percent(share)}",
             )
         )
     text = (
@@ -212,7 +200,7 @@ async def budget_set(
         changed_by=f"{invoker.kind}:{invoker.display_name}"[:100],
     )
     name = view.scope.kind + (f" {view.scope.value}" if view.scope.value else "")
-    return Reply(text=f"Budget for {name} set to {fmt(view.limit, view.currency)} per month.")
+    return Reply(text=f"Budget for {name} set to {money(view.limit, view.currency)} per month.")
 
 
 async def report_now(ctx: CommandContext, invoker: Invoker) -> Reply:

@@ -6,27 +6,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.errors import OptionError
+from costing.periods import DEFAULT_PERIOD, PERIOD_SHORT
+from costing.prices import PRICE_KEYS
+from costing.readers import DEFAULT_GROUP, GROUPS, SCOPES
 
 OptionKind = Literal["string", "integer", "number"]
 
-PERIOD_HELP = "today, yesterday, week, month, or FROM..TO (YYYY-MM-DD..YYYY-MM-DD)"
-GROUP_BY = ("day", "command", "channel", "model", "task")
-BUDGET_SCOPES = ("all", "model", "channel")
-PRICE_KEYS = (
-    "cpu_core_hour",
-    "gpu_hour",
-    "electricity_kwh",
-    "pue",
-    "grid_gco2_kwh",
-    "cpu_watts_per_core",
-    "gpu_watts",
-    "purchase_price",
-    "lifetime_years",
-    "expected_utilisation",
-    "data_collection_per_item",
-    "data_annotation_per_label",
-    "data_storage_gb_month",
-)
 MAX_TEXT_CHARS = 2000
 MIN_BUDGET = 0.01
 MAX_BUDGET = 1_000_000.0
@@ -68,10 +53,10 @@ class CommandSpec:
 
 _PERIOD = Option(
     "period",
-    f"Which period: {PERIOD_HELP}.",
+    f"Which period: {PERIOD_SHORT}.",
     required=False,
     max_length=MAX_PERIOD_CHARS,
-    default="today",
+    default=DEFAULT_PERIOD,
 )
 
 SPECS: tuple[CommandSpec, ...] = (
@@ -90,8 +75,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 "group_by",
                 "Group the costs by this.",
                 required=False,
-                choices=GROUP_BY,
-                default="day",
+                choices=GROUPS,
+                default=DEFAULT_GROUP,
             ),
         ),
         slow=True,
@@ -113,7 +98,7 @@ SPECS: tuple[CommandSpec, ...] = (
                 "scope",
                 "What the budget covers.",
                 required=False,
-                choices=BUDGET_SCOPES,
+                choices=SCOPES,
                 default="all",
             ),
             Option(

@@ -1,4 +1,7 @@
-"""`costbot aggregate|report|roi|chart` and `costbot prices …`, `costbot budget …`."""
+"""`costbot aggregate|cost|roi|chart`, `costbot prices show|set`, `costbot budget show|set`.
+
+The same grammar as the chat: command names, positional options, defaults and period words.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -15,11 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from costbot.cli.state import settings_of
-from costing import budgets, charts, prices, reports
+from costbot.cli.tables import cost_components_table, cost_groups_table, roi_table
+from costing import budgets, charts, figures, prices
+from costing.cost_report import cost_report, resolve_period
 from costing.errors import BudgetError, CostingError
 from costing.jobs import run_job
-from costing.periods import PERIOD_HELP
-from costing.readers import GROUPS
+from costing.periods import DEFAULT_PERIOD, PERIOD_HELP
+from costing.readers import DEFAULT_GROUP, GROUPS, SCOPES
+from costing.roi_report import daily_value_and_cost, roi_report
 from costing.settings import CostingSettings
 from costing.units import Money
 from storage.db import SessionFactory, create_db_engine, session_factory
@@ -62,11 +69,15 @@ def _run(ctx: typer.Context, action: Callable[[Context], None]) -> None:
         raise typer.Exit(2) from None
 
 
-def _emit(data: dict[str, Any], *, as_json: bool, table: Callable[[], Table]) -> None:
+def _emit(data: dict[str, Any], *, as_json: bool, tables: Callable[[], list[Table]]) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        console.print(table())
+        for table in tables():
+            console.print(table)
+
+
+PERIOD = typer.Argument(DEFAULT_PERIOD, help=PERIOD_HELP, show_default=False)
 
 
 def aggregate_command(cli: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
@@ -83,16 +94,16 @@ def aggregate_command(cli: typer.Context, as_json: bool = typer.Option(False, "-
     _run(cli, action)
 
 
-def report_command(
+def cost_command(
     cli: typer.Context,
-    period: str = typer.Option("today", help=PERIOD_HELP),
-    group_by: str | None = typer.Option(None, "--group-by", help="|".join(GROUPS)),
-    as_json: bool = typer.Option(False, "--json"),
+    period: str = PERIOD,
+    group_by: str = typer.Option(DEFAULT_GROUP, "--group-by", help="|".join(GROUPS)),
+    as_json: bool = typer.Option(False, "--json", help="exact values (money as decimal strings)"),
 ) -> None:
     """What inference cost in a period, per group, with where each figure came from."""
 
     def action(ctx: Context) -> None:
-        report = reports.cost_report(
+        report = cost_report(
             ctx.sessions,
             period=period,
             group_by=group_by,
@@ -100,49 +111,28 @@ def report_command(
             prices=ctx.book,
             timezone=ctx.settings.timezone,
         )
-        _emit(report.to_json(), as_json=as_json, table=lambda: _cost_table(report))
+        title = f"Cost: {period}"
+        _emit(
+            report.to_json(),
+            as_json=as_json,
+            tables=lambda: [
+                cost_groups_table(report, title=f"{title}, by {report.group_by or 'all'}"),
+                cost_components_table(report, title=f"{title}, by component ({report.currency})"),
+            ],
+        )
 
     _run(cli, action)
 
 
-def _cost_table(report: reports.CostReport) -> Table:
-    table = Table(title=f"Cost {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC")
-    for column in (
-        "group",
-        "count",
-        "total",
-        "compute",
-        "energy",
-        "hardware",
-        "data",
-        "CO2 g",
-        "measured",
-    ):
-        table.add_column(column, justify="left" if column == "group" else "right")
-    for line in (*report.groups, report.total):
-        money = (line.total, line.compute, line.energy, line.hardware, line.data)
-        table.add_row(
-            line.key,
-            str(line.count),
-            *(m.format(report.currency) for m in money),
-            f"{line.co2.grams:.3f}",
-            f"{line.measured_share:.0%}",
-        )
-    if report.idle.pico:
-        table.add_row("idle hardware", "", report.idle.format(report.currency))
-    table.caption = f"energy: {report.total.energy_source}; prices: configured"
-    return table
-
-
 def roi_command(
     cli: typer.Context,
-    period: str = typer.Option("month", help=PERIOD_HELP),
-    as_json: bool = typer.Option(False, "--json"),
+    period: str = PERIOD,
+    as_json: bool = typer.Option(False, "--json", help="exact values (money as decimal strings)"),
 ) -> None:
     """Value of resolved messages against all cost: ROI, payback, break-even volume."""
 
     def action(ctx: Context) -> None:
-        answer = reports.roi_report(
+        answer = roi_report(
             ctx.sessions,
             period=period,
             now=utc_now(),
@@ -150,49 +140,35 @@ def roi_command(
             roi_settings=ctx.settings.roi,
             timezone=ctx.settings.timezone,
         )
-        _emit(answer.to_json(), as_json=as_json, table=lambda: _roi_table(answer.to_json()))
+        title = f"ROI: {period}"
+        _emit(answer.to_json(), as_json=as_json, tables=lambda: [roi_table(answer, title=title)])
 
     _run(cli, action)
-
-
-def _roi_table(data: dict[str, Any]) -> Table:
-    table = Table(title=f"ROI {data['from']} → {data['to']}")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("source")
-    for key, value in data.items():
-        if key not in ("from", "to", "sources"):
-            table.add_row(key, _plain(value), data["sources"].get(key, ""))
-    return table
-
-
-def _plain(value: Any) -> str:
-    return f"{value:,.6g}" if isinstance(value, float) else str(value)
 
 
 def chart_command(
     cli: typer.Context,
     kind: str = typer.Argument(..., help="cost (per day by component) | value (vs cost)"),
+    period: str = PERIOD,
     out: Path = typer.Option(..., "--out", help="PNG file to write"),
-    period: str = typer.Option("month", help=PERIOD_HELP),
 ) -> None:
     """Write a chart as PNG."""
 
     def action(ctx: Context) -> None:
         now, zone = utc_now(), ctx.settings.timezone
-        window = reports.resolve_period(period, now=now, timezone=zone)
+        window = resolve_period(period, now=now, timezone=zone)
         if kind == "cost":
-            report = reports.cost_report(
+            report = cost_report(
                 ctx.sessions, period=window, group_by="day", now=now, prices=ctx.book
             )
             charts.cost_per_day_chart(report, path=out)
         elif kind == "value":
-            points = reports.daily_value_and_cost(
+            points = daily_value_and_cost(
                 ctx.sessions, period=window, now=now, prices=ctx.book, roi_settings=ctx.settings.roi
             )
             charts.value_vs_cost_chart(points, path=out)
         else:
-            raise ValueError(f"bad chart {kind!r}: expected cost|value")
+            raise CostingError(f"bad chart {kind!r}: expected cost|value")
         typer.echo(str(out))
 
     _run(cli, action)
@@ -210,17 +186,23 @@ def prices_show(cli: typer.Context, as_json: bool = typer.Option(False, "--json"
             "changed_by": sheet.changed_by,
             "prices": sheet.prices.to_json(),
         }
-        _emit(data, as_json=as_json, table=lambda: _prices_table(data))
+        _emit(data, as_json=as_json, tables=lambda: [_prices_table(data, ctx.settings.timezone)])
 
     _run(cli, action)
 
 
-def _prices_table(data: dict[str, Any]) -> Table:
-    table = Table(title=f"Price sheet v{data['version']} from {data['valid_from']}")
+def _prices_table(data: dict[str, Any], zone: str) -> Table:
+    if data["version"] is None:
+        title = "Prices in force: the settings' defaults"
+    else:
+        since = figures.moment(datetime.fromisoformat(data["valid_from"]), zone)
+        title = f"Prices in force: version {data['version']}, valid from {since}"
+    table = Table(title=title)
     table.add_column("key")
     table.add_column("value", justify="right")
     for key, value in data["prices"].items():
-        table.add_row(key, value)
+        table.add_row(key, value or "not set")
+    table.caption = f"configured ({data['changed_by']})"
     return table
 
 
@@ -237,7 +219,8 @@ def prices_set(cli: typer.Context, key: str, value: str) -> None:
             changed_by="cli",
             defaults=ctx.settings.prices,
         )
-        typer.echo(f"price sheet v{version.id}: {key} = {value} from {version.valid_from}")
+        since = figures.moment(version.valid_from, ctx.settings.timezone)
+        typer.echo(f"price sheet version {version.id}: {key} = {value} from {since}")
 
     _run(cli, action)
 
@@ -251,7 +234,7 @@ def budget_show(cli: typer.Context, as_json: bool = typer.Option(False, "--json"
             "budgets": [b.to_json() for b in budgets.list_budgets(ctx.sessions)],
             "pending_alerts": [a.to_json() for a in budgets.pending_alerts(ctx.sessions)],
         }
-        _emit(data, as_json=as_json, table=lambda: _budget_table(data))
+        _emit(data, as_json=as_json, tables=lambda: [_budget_table(data)])
 
     _run(cli, action)
 
@@ -261,7 +244,8 @@ def _budget_table(data: dict[str, Any]) -> Table:
     for column in ("scope", "value", "limit"):
         table.add_column(column)
     for budget in data["budgets"]:
-        table.add_row(budget["scope"], budget["value"], f"{budget['limit_usd']:,.2f}")
+        limit = figures.money(Money.from_decimal(budget["limit"]), budget["currency"])
+        table.add_row(budget["scope"], budget["value"], limit)
     table.caption = f"{len(data['pending_alerts'])} alert(s) pending"
     return table
 
@@ -269,11 +253,11 @@ def _budget_table(data: dict[str, Any]) -> Table:
 @budget_app.command("set")
 def budget_set(
     cli: typer.Context,
-    scope: str = typer.Argument(..., help="all | model | channel"),
+    limit: str = typer.Argument(..., help="monthly limit in the price sheet's currency"),
+    scope: str = typer.Argument("all", help="|".join(SCOPES)),
     value: str = typer.Argument("", help="model name or channel id (not for 'all')"),
-    limit: str = typer.Option(..., "--limit", help="monthly limit in the sheet's currency"),
 ) -> None:
-    """Set the monthly limit of a scope."""
+    """Set the monthly limit of a scope (like `/budget set limit [scope] [value]`)."""
 
     def action(ctx: Context) -> None:
         view = budgets.set_budget(
@@ -284,7 +268,9 @@ def budget_set(
             changed_by="cli",
             currency=ctx.book.sheet_at(utc_now()).prices.currency,
         )
-        typer.echo(f"budget {view.scope.kind} {view.scope.value} = {view.limit.amount:.2f}/month")
+        name = view.scope.kind + (f" {view.scope.value}" if view.scope.value else "")
+        shown = figures.money(view.limit, view.currency)
+        typer.echo(f"Budget for {name} set to {shown} per month.")
 
     _run(cli, action)
 
@@ -299,7 +285,7 @@ def _money(text: str) -> Money:
 def register(app: typer.Typer) -> None:
     """Add the costing commands to the top-level app."""
     app.command("aggregate")(aggregate_command)
-    app.command("report")(report_command)
+    app.command("cost")(cost_command)
     app.command("roi")(roi_command)
     app.command("chart")(chart_command)
     app.add_typer(prices_app, name="prices")

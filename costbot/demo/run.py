@@ -24,13 +24,17 @@ from rich.table import Table
 from bot.runtime import open_resources
 from bot.settings import BotConfig
 from bot.support import SupportContext, SupportReply, handle_support_message, load_templates
+from costbot.cli.tables import cost_components_table, roi_table
 from costbot.settings import Settings
 from costbot.up import service_process
+from costing import figures
 from costing.charts import cost_per_day_chart, value_vs_cost_chart
+from costing.cost_report import CostReport, cost_report
+from costing.figures import PER_MESSAGES
 from costing.jobs import run_job
 from costing.periods import Period
 from costing.prices import PriceBook
-from costing.reports import CostReport, RoiReport, cost_report, daily_value_and_cost, roi_report
+from costing.roi_report import RoiReport, daily_value_and_cost, roi_report
 from costing.settings import CostingSettings
 from storage.db import SessionFactory, create_db_engine, session_factory
 from storage.migrate import upgrade
@@ -167,8 +171,9 @@ def _answers(
 def print_summary(result: DemoResult, console: Console) -> None:
     """Per-message table, totals by component, ROI and the chart paths."""
     console.print(_message_table(result.replies))
-    console.print(_totals_table(result.report))
-    console.print(_roi_table(result.roi))
+    title = f"Inference cost today, by component ({result.report.currency})"
+    console.print(cost_components_table(result.report, title=title))
+    console.print(roi_table(result.roi, title="Is the bot cheaper than human agents? (today)"))
     for chart in result.charts:
         console.print(f"chart: {chart}")
 
@@ -177,7 +182,9 @@ def _message_table(replies: tuple[SupportReply, ...]) -> Table:
     costs = [r.cost for r in replies if r.cost is not None]
     currency = costs[0].currency if costs else "USD"
     measured = "measured" if costs and all(c.energy_measured for c in costs) else "estimated"
-    table = Table(title=f"Support conversation (cost in {currency}; energy {measured})")
+    table = Table(
+        title=f"Support conversation (cost per 1,000 such messages, {currency}; energy {measured})"
+    )
     for column in ("#", "intent", "conf.", "sentiment", "outcome", "cost", "energy"):
         right = column in ("#", "conf.", "cost", "energy")
         if column == "intent":
@@ -192,8 +199,8 @@ def _message_table(replies: tuple[SupportReply, ...]) -> Table:
             f"{reply.confidence:.0%}",
             reply.sentiment or "-",
             _outcome(reply),
-            f"{cost.total:.2e}" if cost else "-",
-            _energy(reply),
+            figures.number(cost.total.amount * PER_MESSAGES) if cost else "-",
+            figures.energy(cost.energy) if cost else "-",
         )
     return table
 
@@ -202,49 +209,3 @@ def _outcome(reply: SupportReply) -> str:
     if reply.outcome == "resolved":
         return "resolved"
     return "escalated: " + reply.reason.replace(" sentiment", "").replace("intent ", "")
-
-
-def _energy(reply: SupportReply) -> str:
-    if reply.cost is None:
-        return "-"
-    return f"{reply.cost.energy_j:.2f} J"
-
-
-def _totals_table(report: CostReport) -> Table:
-    data = report.to_json()
-    total = data["total"]
-    table = Table(title=f"Inference cost today ({report.currency}), by component")
-    table.add_column("component")
-    table.add_column("amount", justify="right")
-    table.add_column("where it came from")
-    sources = total["sources"]
-    for name, amount in total["usd_by_component"].items():
-        table.add_row(name, f"{amount:.3g}", sources["usd_by_component"][name])
-    table.add_row("total", f"{total['usd']:.3g}", f"{total['count']} inferences (counted)")
-    share = f"measured share {total['measured_share']:.0%}"
-    table.add_row("energy", f"{total['energy_j']:.3g} J", f"{sources['energy_j']} ({share})")
-    table.add_row("CO2", f"{total['co2_g']:.3g} g", sources["co2_g"])
-    return table
-
-
-def _roi_table(roi: RoiReport) -> Table:
-    data = roi.to_json()
-    table = Table(title="Is the bot cheaper than human agents? (today)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    rows = [
-        ("messages resolved by the bot", str(data["resolved"])),
-        ("messages escalated to a person", str(data["escalated"])),
-        ("value: resolved × human ticket cost (configured)", f"{data['value_usd']:.2f}"),
-        ("cost: inference + idle + amortised training", f"{data['cost_usd']:.6g}"),
-        ("ROI = (value − cost) / cost", _ratio(data["roi"])),
-        ("payback (days)", _ratio(data["payback_days"])),
-        ("break-even volume (resolved messages per month)", str(data["break_even_per_month"])),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
-
-
-def _ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.3g}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from costing.units import PICO
+from costing.figures import exact
 from models.classifier import TaskPrediction as Prediction
 from models.service.jobs import TextJob, TextOutcome
 from models.service.model import Adapter
@@ -41,24 +41,20 @@ def _cost(outcome: TextOutcome, *, latency_ms: float) -> Cost:
         queue_ms=round(outcome.queue_ms, 3),
         compute_ms=round(outcome.compute_ms, 3),
         batch_size=outcome.batch_size,
-        energy_j=cost.energy_used.joules,
+        energy_uj=cost.energy_used.microjoules,
         energy_method=outcome.energy_method,
         energy_measured=outcome.energy_measured,
         currency=outcome.currency,
         money=MoneyParts(
-            compute=_amount(cost.compute.pico),
-            energy=_amount(cost.energy.pico),
-            hardware=_amount(cost.hardware.pico),
-            data=_amount(cost.data.pico),
-            total=_amount(cost.total.pico),
+            compute=exact(cost.compute),
+            energy=exact(cost.energy),
+            hardware=exact(cost.hardware),
+            data=exact(cost.data),
+            total=exact(cost.total),
         ),
-        co2_g=cost.co2.grams,
+        co2_ng=cost.co2.nanograms,
         provenance=cost.provenance,
     )
-
-
-def _amount(pico: int) -> float:
-    return float(pico / PICO)
 
 
 def adapter_info(adapter: Adapter, training_cost: dict[str, Any] | None) -> AdapterInfo:

@@ -15,7 +15,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Source(_Strict):
+class Requester(_Strict):
     """Who asked: stored with each record (the user only as a salted hash)."""
 
     kind: SourceKind = Field(default="http", description="Where the request came from.")
@@ -52,7 +52,7 @@ class ClassifyRequest(_Strict):
     tasks: list[StrictStr] | None = Field(
         default=None, description="Tasks to run; default: every loaded task."
     )
-    source: Source = Field(default_factory=Source, description="Who asked.")
+    source: Requester = Field(default_factory=Requester, description="Who asked.")
 
     def all_texts(self) -> list[str] | None:
         """The texts, whichever field held them; None when neither or both were given."""
@@ -77,13 +77,13 @@ class TaskPrediction(BaseModel):
 
 
 class MoneyParts(BaseModel):
-    """Money per component, in the price sheet's currency."""
+    """Money per component in the price sheet's currency, as exact decimal strings."""
 
-    compute: float
-    energy: float
-    hardware: float
-    data: float
-    total: float
+    compute: str = Field(examples=["0.000000012"])
+    energy: str = Field(examples=["0.0000000031"])
+    hardware: str = Field(examples=["0"])
+    data: str = Field(examples=["0"])
+    total: str = Field(examples=["0.0000000151"])
 
 
 class Cost(BaseModel):
@@ -93,12 +93,12 @@ class Cost(BaseModel):
     queue_ms: float = Field(description="Time waiting for a batch.")
     compute_ms: float = Field(description="Wall time of the batch's forward pass.")
     batch_size: int = Field(description="Texts in the batch this text was computed in.")
-    energy_j: float
+    energy_uj: int = Field(description="Energy in microjoules (exact).")
     energy_method: str = Field(examples=["cpu-time-estimate"])
     energy_measured: bool
     currency: str = Field(examples=["USD"])
     money: MoneyParts
-    co2_g: float
+    co2_ng: int = Field(description="CO2-equivalent in nanograms (exact).")
     provenance: dict[str, str] = Field(
         description="Where each money component came from.",
         examples=[{"compute": "configured-price", "energy": "cpu-time-estimate"}],

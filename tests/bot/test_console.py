@@ -63,6 +63,7 @@ def _run_console(settings: BotConfig, tmp_path: Path, script: str) -> str:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    assert " INFO " not in done.stdout + done.stderr  # library chatter never joins a reply
     return done.stdout
 
 

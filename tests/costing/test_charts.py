@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from costing.charts import cost_per_day_chart, value_vs_cost_chart
-from costing.reports import CostLine, CostReport, DayPoint
+from costing.charts import cost_per_day_chart, cost_source, value_vs_cost_chart
+from costing.cost_report import CostLine, CostReport
+from costing.roi_report import DayPoint
 from costing.totals import Totals
 from costing.units import Money
 from tests.factories import at
@@ -59,3 +60,9 @@ def test_value_vs_cost_is_a_png() -> None:
         for i in range(10)
     )
     assert value_vs_cost_chart(points).startswith(PNG_SIGNATURE)
+
+
+def test_a_chart_names_the_provenance_of_what_it_plots() -> None:
+    text = cost_source(_report("day"))
+    assert text.startswith("28 inference records, 2026-03-01 00:00 to 2026-03-08 00:00 (UTC)")
+    assert "estimated energy × configured prices (price sheet)" in text

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from costing.aggregation import aggregate
+from costing.cost_report import cost_report
 from costing.periods import Period
 from costing.prices import PriceBook
 from costing.readers import count_outcomes
-from costing.reports import cost_report
 from costing.settings import PriceSettings
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade

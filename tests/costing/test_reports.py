@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import Engine
 
 from costing.aggregation import aggregate
+from costing.cost_report import cost_report
 from costing.errors import BadGroupError, BadPeriodError
 from costing.periods import parse_period
 from costing.prices import PriceBook, Prices, set_price
-from costing.reports import cost_report, roi_report
 from costing.roi import DAYS_PER_MONTH
+from costing.roi_report import roi_report
 from costing.settings import PriceSettings, RoiSettings
 from costing.units import Money
 from storage.db import SessionFactory
@@ -52,8 +53,8 @@ def _book(sessions: SessionFactory, **prices: object) -> PriceBook:
     return PriceBook(sessions, defaults=PriceSettings(**prices))  # type: ignore[arg-type]
 
 
-def _pico(line_json: dict[str, object]) -> float:
-    return float(line_json["usd"])  # type: ignore[arg-type]
+def _pico(line_json: dict[str, object]) -> int:
+    return Money.from_decimal(str(line_json["cost"])).pico
 
 
 @pytest.mark.parametrize("aggregated", [False, True])
@@ -127,18 +128,19 @@ def test_report_json_shape(engine: Engine, sessions: SessionFactory, now: dateti
     data = cost_report(
         sessions, period="today", group_by="channel", now=now, prices=_book(sessions)
     ).to_json()
-    assert {"from", "to", "total", "groups", "idle_usd", "measured_share"} <= set(data)
+    assert {"from", "to", "total", "groups", "idle", "measured_share"} <= set(data)
     assert {
         "count",
-        "usd",
-        "energy_j",
-        "co2_g",
-        "usd_by_component",
+        "cost",
+        "energy_uj",
+        "co2_ng",
+        "cost_by_component",
         "measured_share",
         "sources",
     } <= set(data["total"])
-    assert set(data["total"]["usd_by_component"]) == {"compute", "energy", "hardware", "data"}
-    assert sum(_pico(g) for g in data["groups"]) == pytest.approx(_pico(data["total"]))
+    assert set(data["total"]["cost_by_component"]) == {"compute", "energy", "hardware", "data"}
+    assert sum(_pico(g) for g in data["groups"]) == _pico(data["total"])  # exact, no floats
+    assert all(isinstance(v, str) for v in data["total"]["cost_by_component"].values())
 
 
 def test_idle_owned_hardware_is_its_own_line(
@@ -244,8 +246,9 @@ def test_roi_counts_value_cost_payback_and_break_even(
     assert {
         "from",
         "to",
-        "value_usd",
-        "cost_usd",
+        "value",
+        "cost",
+        "inputs",
         "roi",
         "payback_days",
         "break_even_per_month",

@@ -47,14 +47,25 @@ async def test_token_limit_closes_a_batch_but_never_starves_a_long_item() -> Non
     assert run.batches == [["a", "b"], ["c"], ["huge"], ["d"]]
 
 
-async def test_a_lone_item_waits_at_most_max_wait() -> None:
-    batcher = MicroBatcher(Recorder(), BatchPolicy(max_batch_size=8, max_wait_ms=30))
+async def test_a_lone_item_waits_for_company() -> None:
+    run = Recorder()
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=2, max_wait_ms=600_000))
     batcher.start()
-    started = time.perf_counter()
-    await asyncio.gather(*batcher.submit([("x", 1)]))
-    waited = time.perf_counter() - started
+    first = batcher.submit([("x", 1)])
+    await asyncio.sleep(0)  # the collector sees x alone and waits (the batch is not full)
+    second = batcher.submit([("y", 1)])
+    assert await asyncio.gather(*first, *second) == ["X", "Y"]
     await batcher.drain()
-    assert 0.025 <= waited < 0.5
+    assert run.batches == [["x", "y"]]  # one batch, closed by size long before max_wait
+
+
+async def test_a_lone_item_is_served_alone_when_no_company_comes() -> None:
+    run = Recorder()
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=8, max_wait_ms=1))
+    batcher.start()
+    assert await asyncio.wait_for(asyncio.gather(*batcher.submit([("x", 1)])), 60) == ["X"]
+    await batcher.drain()
+    assert run.batches == [["x"]]
 
 
 async def test_full_queue_refuses_all_or_nothing() -> None:

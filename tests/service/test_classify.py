@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -53,12 +54,9 @@ def test_classify_answers_and_records_each_text(
     assert first["predictions"]["sentiment"]["top"][0]["label"] in SENTIMENTS
     assert (first["truncated"], second["truncated"]) == (False, True)
     assert second["tokens"] > WINDOW
-    money = second["cost"]["money"]
+    money = {k: Decimal(v) for k, v in second["cost"]["money"].items()}  # exact decimal strings
     assert money["total"] > 0
-    assert (
-        abs(sum(money[k] for k in ("compute", "energy", "hardware", "data")) - money["total"])
-        < 1e-15
-    )
+    assert sum(money[k] for k in ("compute", "energy", "hardware", "data")) == money["total"]
 
     rows = _records(engine)
     assert len(rows) == 2
