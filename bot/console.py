@@ -16,7 +16,7 @@ from bot.commands.spec import SPECS_BY_NAME, CommandSpec
 from bot.errors import OptionError
 from bot.replies import Reply, error_reply
 from bot.settings import BotConfig
-from bot.support import SupportContext, SupportReply, handle_support_message, load_templates
+from bot.support import SupportContext, SupportReply, handle_support_message
 from costing import figures
 
 GROUPS = sorted({name.split()[0] for name in SPECS_BY_NAME if " " in name})
@@ -160,14 +160,7 @@ async def run_console(config: BotConfig, *, stream: TextIO, charts_dir: Path) ->
             ctx=CommandContext(
                 service=res.service, session_factory=res.session_factory, costing=config.costing
             ),
-            support=SupportContext(
-                service=res.service,
-                templates=load_templates(),
-                record=res.writer.submit,
-                kind="console",
-                user_id="console",
-                user_hash_salt=config.discord.salt(),
-            ),
+            support=res.support(user_id="console", salt=config.discord.salt()),
             charts_dir=charts_dir,
         )
         await console.run(_lines(stream, prompt=stream.isatty()), _write_stdout)

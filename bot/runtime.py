@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from bot.service_client import ModelServiceClient
 from bot.settings import BotConfig
+from bot.support import SupportContext, load_templates
 from storage.db import SessionFactory, create_db_engine, session_factory
 from storage.writer import RecordWriter
 
@@ -24,6 +25,17 @@ class Resources:
     session_factory: SessionFactory
     writer: RecordWriter
     service: ModelServiceClient
+
+    def support(self, *, user_id: str, salt: str) -> SupportContext:
+        """A console support context: answers from the service, outcomes into this writer."""
+        return SupportContext(
+            service=self.service,
+            templates=load_templates(),
+            record=self.writer.submit,
+            kind="console",
+            user_id=user_id,
+            user_hash_salt=salt,
+        )
 
 
 @asynccontextmanager

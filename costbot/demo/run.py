@@ -23,7 +23,7 @@ from rich.table import Table
 
 from bot.runtime import open_resources
 from bot.settings import BotConfig
-from bot.support import SupportContext, SupportReply, handle_support_message, load_templates
+from bot.support import SupportReply, handle_support_message
 from costbot.cli.tables import cost_components_table, roi_table
 from costbot.settings import Settings
 from costbot.up import service_process
@@ -123,14 +123,7 @@ def _environment(settings: Settings) -> Iterator[None]:
 async def _replay(config: BotConfig, lines: list[str], console: Console) -> list[SupportReply]:
     replies: list[SupportReply] = []
     async with open_resources(config) as res:
-        context = SupportContext(
-            service=res.service,
-            templates=load_templates(),
-            record=res.writer.submit,
-            kind="console",
-            user_id="demo-customer",
-            user_hash_salt="costbot-demo",
-        )
+        context = res.support(user_id="demo-customer", salt="costbot-demo")
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("customer messages", total=len(lines))
             for line in lines:

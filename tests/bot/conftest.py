@@ -1,9 +1,8 @@
-"""Bot fixtures: a migrated SQLite database and the real model service on loopback."""
+"""Bot fixtures: a migrated database of each backend and the real model service on loopback."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -12,8 +11,6 @@ from bot.settings import BotConfig, ServiceEndpoint
 from models.service import create_app
 from models.service.model import ServedModel, load_served_model
 from models.service.settings import ServiceConfig, ServiceSettings
-from storage.db import create_db_engine
-from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from tests.loopback import free_socket, running, train_tiny_adapters
 
@@ -68,25 +65,9 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> DatabaseSettings:
-    """Settings of an empty, migrated SQLite database."""
-    settings = DatabaseSettings(
-        url=f"sqlite:///{tmp_path / 'bot.db'}",
-        spool_path=tmp_path / "spool.jsonl",
-        flush_interval_s=0.05,
-    )
-    engine = create_db_engine(settings)
-    upgrade(engine)
-    engine.dispose()
-    return settings
-
-
-@pytest.fixture
-def engine(database: DatabaseSettings) -> Iterator[Engine]:
-    """An engine on the test database."""
-    engine = create_db_engine(database)
-    yield engine
-    engine.dispose()
+def database(db_settings: DatabaseSettings, engine: Engine) -> DatabaseSettings:
+    """An empty database of each backend, migrated by the shared `engine` fixture."""
+    return db_settings
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from bot.commands import CommandContext, Invoker, run_command
 from bot.errors import ServiceUnavailableError
 from bot.service_client import ModelServiceClient
 from bot.settings import BotConfig
-from bot.support import SupportContext, decide, handle_support_message, load_templates
+from bot.support import decide, handle_support_message, load_templates
 from storage.db import SessionFactory
 from storage.tables import InferenceRecord, PriceSheet, SupportOutcome
 from storage.types import utc_now
@@ -166,13 +166,7 @@ async def test_support_message_recorded_as_outcome(
     from bot.runtime import open_resources
 
     async with open_resources(settings) as res:
-        context = SupportContext(
-            service=ctx.service,
-            templates=load_templates(),
-            record=res.writer.submit,
-            user_id="u1",
-            user_hash_salt="s",
-        )
+        context = res.support(user_id="u1", salt="s")
         resolved = await handle_support_message("my card has not arrived", context=context)
         escalated = await handle_support_message("this is terrible", context=context)
         res.writer.flush()
