@@ -1,4 +1,4 @@
-"""`costbot up`: the model service, the Discord bot and the schedulers together."""
+"""`costbot up`: the model service, the Discord bot and the one scheduler together."""
 
 from __future__ import annotations
 
