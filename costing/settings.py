@@ -51,6 +51,11 @@ class RoiSettings(Section):
     """How one-off costs enter the return on investment."""
 
     training_amortisation_months: int = Field(default=12, ge=1, le=120)
+    # A wrong automated answer costs a human ticket plus this (the customer returns and still
+    # needs a person, annoyed); with the ticket cost it sets the `unknown` operating point.
+    wrong_answer_penalty: Decimal = Field(default=Decimal("4.00"), ge=0)
+    # Assumed share of out-of-scope messages in support traffic, for the same choice.
+    out_of_scope_share: Decimal = Field(default=Decimal("0.1"), ge=0, lt=1)
 
 
 class MeterSettings(Section):

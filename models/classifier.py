@@ -1,9 +1,14 @@
-"""Classifier: one base encoder plus one LoRA adapter and head per task, with `unknown`."""
+"""Classifier: the support model (one LoRA-merged encoder, one head per task), one forward a batch.
+
+`predict(texts, tasks)` runs the encoder once per length bucket and every requested head on the
+same pooled features. Intent answers `unknown` below the model's threshold or top-2 margin;
+sentiment is a distribution over its labels, its label the argmax (never `unknown`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +17,12 @@ import torch
 from peft import PeftModel
 
 from models.batching import collate, inference_batches
-from models.encoder import load_encoder, load_tokenizer, resolve_base, resolve_device, tokenize
+from models.encoder import load_encoder, load_tokenizer, resolve_device, tokenize
 from models.errors import ModelError
 from models.metrics import UNKNOWN
-from models.network import Head, embed
-from models.paths import DEFAULT_TASKS, default_adapter_dir
-from models.store import AdapterMeta, load_head, load_meta
-
-MODES = ("merged", "shared")
+from models.network import task_logits
+from models.paths import default_model_dir
+from models.store import ModelMeta, TaskMeta, load_heads, load_meta
 
 
 @dataclass
@@ -48,9 +51,8 @@ class TextPrediction:
 
 @dataclass
 class BucketStats:
-    """One forward batch: task, rows, padded width, real and padding tokens."""
+    """One forward batch: rows, padded width and real tokens."""
 
-    task: str
     size: int
     padded_length: int
     real_tokens: int
@@ -61,153 +63,107 @@ class BucketStats:
         return self.size * self.padded_length - self.real_tokens
 
 
-@dataclass
-class _Task:
-    """A loaded task: meta, head and the encoder that serves it."""
+@dataclass(frozen=True)
+class Rule:
+    """How scores become a served label: threshold and top-2 margin (0 = off)."""
 
-    meta: AdapterMeta
-    head: Head
-    encoder: Any = field(repr=False)
+    threshold: float = 0.0
+    margin: float = 0.0
 
 
 class Classifier:
-    """Loads a base encoder and LoRA adapters (one per task) and predicts labels."""
+    """Loads a support model directory and predicts every task with one encoder forward."""
 
-    def __init__(
-        self,
-        adapters: Mapping[str, str | Path] | None = None,
-        device: str = "auto",
-        mode: str = "merged",
-    ) -> None:
-        """Load adapters {task: dir} (default: the shipped ones) in "merged" or "shared" mode."""
-        if mode not in MODES:
-            raise ModelError(f"mode must be one of {MODES}, got {mode!r}")
-        adapters = adapters or {t: default_adapter_dir(t) for t in DEFAULT_TASKS}
+    def __init__(self, model_dir: str | Path | None = None, device: str = "auto") -> None:
+        """Load the model at `model_dir` (default: the shipped one); ModelError if it is not one."""
+        path = Path(model_dir) if model_dir is not None else default_model_dir()
+        if not path.is_dir():
+            raise ModelError(f"{path}: model directory not found")
+        self.path = path
+        self.meta: ModelMeta = load_meta(path)
         self.device = resolve_device(device)
-        self.mode = mode
         self.last_batches: list[BucketStats] = []
-        metas = {t: _checked_meta(t, Path(d)) for t, d in adapters.items()}
-        self._tokenizers = {m.base_model: load_tokenizer(m.base_model) for m in metas.values()}
-        self._shared: Any = None
-        self._tasks = {t: self._load_task(t, Path(adapters[t]), metas[t]) for t in metas}
-
-    def _load_task(self, task: str, adapter_dir: Path, meta: AdapterMeta) -> _Task:
-        """Load one adapter: merged into its own base copy, or added to the shared base."""
-        head = load_head(adapter_dir, meta, self.device)
-        if self.mode == "merged":
-            peft = PeftModel.from_pretrained(load_encoder(meta.base_model), str(adapter_dir))
-            encoder = peft.merge_and_unload().to(self.device).eval()
-            return _Task(meta, head, encoder)
-        if self._shared is None:
-            base = load_encoder(meta.base_model)
-            self._shared = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name=task)
-            self._shared.to(self.device).eval()
-            self._shared_base = meta.base_model
-        elif resolve_base(meta.base_model) != resolve_base(self._shared_base):
-            raise ModelError(f"{adapter_dir}: base {meta.base_model} differs from the shared base")
-        else:
-            self._shared.load_adapter(str(adapter_dir), adapter_name=task)
-            self._shared.to(self.device).eval()
-        return _Task(meta, head, self._shared)
+        self.tokenizer = load_tokenizer(self.meta.base_model)
+        peft = PeftModel.from_pretrained(load_encoder(self.meta.base_model), str(path))
+        self.encoder = peft.merge_and_unload().to(self.device).eval()
+        self.heads = load_heads(path, self.meta, self.device)
 
     @property
     def tasks(self) -> list[str]:
-        """Loaded task names."""
-        return list(self._tasks)
+        """Task names, e.g. ["intent", "sentiment"]."""
+        return list(self.meta.tasks)
+
+    def task_meta(self, task: str) -> TaskMeta:
+        """A task's labels and rule; ModelError for an unknown task."""
+        if task not in self.meta.tasks:
+            raise ModelError(f"task {task!r} not in the model (tasks: {self.tasks})")
+        return self.meta.tasks[task]
 
     def labels(self, task: str) -> list[str]:
         """The label set of a task."""
-        return list(self._task(task).meta.labels)
+        return list(self.task_meta(task).labels)
 
-    def threshold(self, task: str) -> float:
-        """The calibrated `unknown` threshold of a task."""
-        return self._task(task).meta.threshold
-
-    def _task(self, task: str) -> _Task:
-        """Look a task up, with a clear error."""
-        if task not in self._tasks:
-            raise ModelError(f"task {task!r} not loaded (loaded: {self.tasks})")
-        return self._tasks[task]
+    def rule(self, task: str) -> Rule:
+        """The model's own `unknown` rule of a task."""
+        spec = self.task_meta(task)
+        return Rule(spec.threshold, spec.margin)
 
     def predict(
         self,
         texts: Sequence[str],
         tasks: Sequence[str] | None = None,
         top_k: int = 3,
-        thresholds: Mapping[str, float] | None = None,
-        restrict: Mapping[str, Sequence[str]] | None = None,
+        rules: Mapping[str, Rule] | None = None,
         batch_size: int = 64,
     ) -> list[TextPrediction]:
-        """Predict every task for every text; below a task's threshold the label is `unknown`."""
+        """Predict every requested task for every text, in input order."""
         tasks = list(tasks) if tasks is not None else self.tasks
-        texts = list(texts)
-        self.last_batches = []
-        results: list[dict[str, TaskPrediction]] = [{} for _ in texts]
-        n_tokens: list[int] = [0] * len(texts)
-        for task in tasks:
-            t = self._task(task)
-            enc = tokenize(self._tokenizers[t.meta.base_model], texts, t.meta.max_length)
-            n_tokens = enc.n_tokens
-            probs = self._probs(task, t, enc.ids, batch_size)
-            labels = t.meta.labels
-            if restrict and task in restrict:
-                probs, labels = _restrict(probs, labels, restrict[task])
-            limit = (thresholds or {}).get(task, t.meta.threshold)
-            for i, row in enumerate(probs):
-                results[i][task] = _answer(row, labels, limit, top_k, enc.truncated[i])
+        chosen = {t: (rules or {}).get(t, self.rule(t)) for t in tasks}
+        enc = tokenize(self.tokenizer, list(texts), self.meta.max_length)
+        probs = self.probabilities(enc.ids, tasks, batch_size)
         return [
             TextPrediction(
-                text, n_tokens[i], any(p.truncated for p in results[i].values()), results[i]
+                text,
+                enc.n_tokens[i],
+                enc.truncated[i],
+                {
+                    t: served_answer(
+                        probs[t][i], self.labels(t), chosen[t], top_k, enc.truncated[i]
+                    )
+                    for t in tasks
+                },
             )
             for i, text in enumerate(texts)
         ]
 
     @torch.inference_mode()
-    def _probs(self, task: str, t: _Task, ids: list[list[int]], batch_size: int) -> np.ndarray:
-        """Softmax probabilities for token ids, batched by length; records bucket stats."""
-        if self.mode == "shared":
-            t.encoder.set_adapter(task)
-        pad_id = self._tokenizers[t.meta.base_model].pad_token_id or 0
-        out = np.zeros((len(ids), len(t.meta.labels)), dtype=np.float32)
+    def probabilities(
+        self, ids: list[list[int]], tasks: Sequence[str], batch_size: int = 64
+    ) -> dict[str, np.ndarray]:
+        """{task: softmax (n, labels)} for token ids: one forward per length bucket."""
+        heads = {t: self.heads[t] for t in tasks}
+        out = {t: np.zeros((len(ids), len(self.labels(t))), dtype=np.float32) for t in tasks}
+        pad_id = self.tokenizer.pad_token_id or 0
+        self.last_batches = []
         for batch in inference_batches([len(x) for x in ids], batch_size):
             input_ids, mask = collate([ids[i] for i in batch], pad_id, self.device)
-            logits = t.head(embed(t.encoder, input_ids, mask, t.meta.pooling))
-            out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            logits = task_logits(self.encoder, heads, input_ids, mask, self.meta.pooling)
+            for task, value in logits.items():
+                out[task][batch] = torch.softmax(value.float(), dim=-1).cpu().numpy()
             self.last_batches.append(
-                BucketStats(task, len(batch), int(input_ids.shape[1]), int(mask.sum()))
+                BucketStats(len(batch), int(input_ids.shape[1]), int(mask.sum()))
             )
         return out
 
 
-def _checked_meta(task: str, adapter_dir: Path) -> AdapterMeta:
-    """Load an adapter's meta and check it is for `task`."""
-    if not adapter_dir.is_dir():
-        raise ModelError(f"{adapter_dir}: adapter directory not found for task {task!r}")
-    meta = load_meta(adapter_dir)
-    if meta.task != task:
-        raise ModelError(f"{adapter_dir}: adapter is for task {meta.task!r}, not {task!r}")
-    return meta
-
-
-def _restrict(
-    probs: np.ndarray, labels: Sequence[str], allowed: Sequence[str]
-) -> tuple[np.ndarray, list[str]]:
-    """Keep only the columns of `allowed` labels and renormalise each row."""
-    missing = sorted(set(allowed) - set(labels))
-    if missing:
-        raise ModelError(f"labels {missing} are not known to the model (knows {list(labels)})")
-    keep = [k for k, lab in enumerate(labels) if lab in set(allowed)]
-    sub = probs[:, keep]
-    return sub / sub.sum(1, keepdims=True), [labels[k] for k in keep]
-
-
-def _answer(
-    row: np.ndarray, labels: Sequence[str], threshold: float, top_k: int, truncated: bool
+def served_answer(
+    row: np.ndarray, labels: Sequence[str], rule: Rule, top_k: int, truncated: bool
 ) -> TaskPrediction:
-    """Turn one probability row into a TaskPrediction."""
-    order = np.argsort(-row)[: max(1, top_k)]
+    """Turn one probability row into a TaskPrediction under `rule`."""
+    order = np.argsort(-row)[: max(2, top_k)]
     top = [(labels[k], round(float(row[k]), 6)) for k in order]
-    best = int(order[0])
-    score = float(row[best])
-    label = labels[best] if score >= threshold else UNKNOWN
-    return TaskPrediction(label, round(score, 6), top, truncated)
+    score = float(row[order[0]])
+    gap = score - float(row[order[1]]) if len(order) > 1 else score
+    answered = score >= rule.threshold and gap >= rule.margin
+    label = labels[int(order[0])] if answered else UNKNOWN
+    return TaskPrediction(label, round(score, 6), top[: max(1, top_k)], truncated)

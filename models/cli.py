@@ -11,9 +11,10 @@ import typer
 
 from models.data import STDIN, load_many, load_rows
 from models.errors import DataError, ModelError
-from models.paths import default_adapter_dir
 
-app = typer.Typer(help="Train, evaluate and run the LoRA text classifiers.", no_args_is_help=True)
+app = typer.Typer(help="Train, evaluate and run the support model.", no_args_is_help=True)
+
+DEFAULT_DATA_ROOT = Path("../shared/data")
 
 
 def _fail(exc: Exception) -> None:
@@ -22,130 +23,180 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def _settings(ctx: typer.Context) -> Any:
+    """The sections the costbot command line composed (read once per run)."""
+    return ctx.find_root().obj.settings
+
+
 @app.command("train")
 def train(
     ctx: typer.Context,
-    task: str = typer.Option(..., "--task", help="task name, e.g. intent or sentiment"),
-    data: list[Path] = typer.Option(..., "--data", help="labelled CSV (text,label); repeatable"),
-    base: str | None = typer.Option(None, "--base", help="base model id or path"),
-    epochs: int | None = typer.Option(None, "--epochs", help="maximum epochs"),
-    lora_r: int | None = typer.Option(None, "--lora-r", help="LoRA rank (alpha = 2r)"),
-    out: Path | None = typer.Option(None, "--out", help="output dir [out/adapters/TASK]"),
-    max_train_per_file: int | None = typer.Option(
-        None, "--max-train-per-file", help="cap on training rows drawn from each file"
+    out: Path = typer.Option(..., "--out", help="new directory for the trained model"),
+    data_root: Path = typer.Option(
+        DEFAULT_DATA_ROOT, "--data-root", help="folder with banking77/, goemotions-sentiment/, …"
     ),
-    seed: int | None = typer.Option(None, "--seed", help="random seed"),
+    base: str | None = typer.Option(None, "--base", help="base model id or path [MiniLM-L6]"),
+    epochs: int | None = typer.Option(None, "--epochs", help="maximum epochs [4]"),
+    lora_r: int | None = typer.Option(None, "--lora-r", help="LoRA rank (alpha = 2r) [16]"),
+    seed: int | None = typer.Option(None, "--seed", help="random seed [13]"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda"),
     threads: int | None = typer.Option(None, "--threads", help="torch CPU threads"),
-    as_json: bool = typer.Option(False, "--json", help="print metrics as one JSON object"),
+    force: bool = typer.Option(False, "--force", help="write into a non-empty --out"),
+    as_json: bool = typer.Option(False, "--json", help="print the metrics as one JSON object"),
 ) -> None:
-    """Train a LoRA adapter + head for TASK and write it to --out."""
-    from models.presets import preset
+    """Train the multi-task support model (intent + sentiment, one LoRA adapter) into --out."""
+    from models.card import write_card
+    from models.presets import support_corpora, support_recipe
     from models.train import train as run_training
     from models.training_cost import metered, run_details, save_training_run, training_run
 
-    recipe = preset(task)
-    if epochs is not None:
-        recipe.epochs = epochs
+    if out.exists() and any(out.iterdir()) and not force:
+        _fail(
+            ModelError(f"{out} is not empty; choose a new --out or pass --force to write into it")
+        )
+    settings = _settings(ctx)
+    recipe = support_recipe()
+    recipe.epochs = epochs if epochs is not None else recipe.epochs
     if lora_r is not None:
         recipe.lora_r, recipe.lora_alpha = lora_r, 2 * lora_r
-    if max_train_per_file is not None:
-        recipe.max_train_per_source = max_train_per_file
-    if seed is not None:
-        recipe.seed = seed
-    out_dir = out or Path("out") / "adapters" / task
-    settings = ctx.find_root().obj.settings  # the sections the costbot command line composed
-    paths = [str(p) for p in data]
+    recipe.seed = seed if seed is not None else recipe.seed
     try:
+        corpora = support_corpora(data_root, recipe.seed)
         with metered(resolve_device(device), settings.meter) as window:
-            result = run_training(task, paths, out_dir, base, recipe, device, num_threads=threads)
+            result = run_training(
+                corpora,
+                costs=escalation_costs(settings),
+                out_dir=out,
+                base=base,
+                recipe=recipe,
+                device=device,
+                num_threads=threads,
+            )
     except (DataError, ModelError) as exc:
         _fail(exc)
         return
     run = training_run(
-        task=task,
-        adapter_dir=out_dir,
+        task="support",
+        adapter_dir=out,
         window=window,
         prices=settings.prices,
-        details=run_details(result, data_paths=paths),
+        details=run_details(result),
     )
-    save_training_run(run, out_dir)
+    save_training_run(run, out)
+    write_card(out, command=_reproduce_command(data_root, result.recipe))
     record_training_run(run, settings)
+    _print_training(result, out, as_json)
+
+
+def _reproduce_command(data_root: Path, recipe: Any) -> str:
+    """The command line that trains this model again."""
+    root = "" if data_root == DEFAULT_DATA_ROOT else f" --data-root {data_root}"
+    return f"costbot train{root} --seed {recipe.seed} --out DIR"
+
+
+def escalation_costs(settings: Any) -> Any:
+    """The costs that choose the `unknown` operating point, from the price and ROI settings."""
+    from models.report import EscalationCosts
+
+    ticket = float(settings.prices.human_ticket_cost)
+    return EscalationCosts(
+        escalate=ticket,
+        wrong=ticket + float(settings.roi.wrong_answer_penalty),
+        ood_prior=float(settings.roi.out_of_scope_share),
+        currency=settings.prices.currency,
+    )
+
+
+def _print_training(result: Any, out: Path, as_json: bool) -> None:
+    """The run's headline figures, or all metrics as JSON."""
     m = result.metrics
     if as_json:
-        typer.echo(json.dumps({"task": task, "out": str(out_dir), **m}))
-    else:
-        typer.echo(
-            f"{task}: held-out accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}, "
-            f"threshold {result.threshold:.4f}, {result.wall_time_s:.0f}s -> {out_dir}"
-        )
+        typer.echo(json.dumps({"out": str(out), **m}))
+        return
+    intent = m["intent"]
+    typer.echo(
+        f"intent: top-1 {intent['top1_accuracy']:.4f}, served {intent['served_accuracy']:.4f}, "
+        f"unknown {intent['unknown_rate']:.4f} (held-out n={intent['n']})"
+    )
+    for name, s in m["sentiment"].items():
+        typer.echo(f"sentiment {name}: accuracy {s['accuracy']:.4f}, macro-F1 {s['macro_f1']:.4f}")
+    typer.echo(f"{result.wall_time_s:.0f} s -> {out}")
 
 
 @app.command("eval")
 def eval_(
-    task: str = typer.Option(..., "--task", help="task name"),
+    task: str = typer.Option(..., "--task", help="intent or sentiment"),
     data: list[Path] = typer.Option(..., "--data", help="labelled CSV (text,label); repeatable"),
-    adapter: Path | None = typer.Option(None, "--adapter", help="adapter dir [shipped one]"),
+    model: Path | None = typer.Option(None, "--model", help="model directory [the shipped one]"),
     threshold: float | None = typer.Option(None, "--threshold", help="override the threshold"),
+    margin: float | None = typer.Option(None, "--margin", help="override the top-2 margin"),
+    restrict: bool = typer.Option(
+        False, "--restrict-labels", help="renormalise over the labels present in the data"
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
-    """Evaluate a task's adapter on a labelled CSV."""
-    from models.classifier import Classifier
+    """Evaluate one task of the model on labelled CSVs, as the service answers (unknown = wrong)."""
+    from models.classifier import Classifier, Rule
     from models.evaluate import evaluate
 
     try:
         rows = load_many([str(p) for p in data])
-        clf = Classifier({task: adapter or default_adapter_dir(task)}, device=device)
-        result = evaluate(clf, task, rows, threshold)
+        clf = Classifier(model, device=device)
+        own = clf.rule(task)
+        rule = Rule(
+            own.threshold if threshold is None else threshold,
+            own.margin if margin is None else margin,
+        )
+        result = evaluate(clf, task, rows, rule, restrict=restrict, progress=True)
     except (DataError, ModelError) as exc:
         _fail(exc)
         return
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    typer.echo(
-        f"{task}: n={result['n']} accuracy={result['accuracy']:.4f} "
-        f"(argmax {result['accuracy_argmax']:.4f}) macro_f1={result['macro_f1']:.4f} "
-        f"unknown_rate={result['unknown_rate']:.4f}"
-    )
+    typer.echo(json.dumps(result) if as_json else _eval_text(result))
+
+
+def _eval_text(result: dict[str, Any]) -> str:
+    """The evaluation as a few readable lines."""
+    lines = [
+        f"{result['task']}: n={result['n']} served accuracy {result['accuracy']:.4f} "
+        f"(top-1 {result['top1_accuracy']:.4f}), macro-F1 {result['macro_f1']:.4f}, "
+        f"macro recall {result['macro_recall']:.4f}, unknown {result['unknown_rate']:.4f}",
+        "per-label F1: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["per_label_f1"].items())),
+    ]
     if result["restricted_to"]:
-        typer.echo(f"predictions restricted to {result['restricted_to']}")
+        lines.append(
+            f"probabilities renormalised over {result['restricted_to']} (--restrict-labels)"
+        )
+    return "\n".join(lines)
 
 
 @app.command("predict")
 def predict(
-    task: list[str] = typer.Option(..., "--task", help="task name; repeatable"),
     data: str = typer.Option(..., "--data", help="CSV with a text column, or - for stdin"),
-    adapter: list[Path] = typer.Option([], "--adapter", help="adapter dir per --task"),
-    threshold: float | None = typer.Option(None, "--threshold", help="override the threshold"),
+    task: list[str] = typer.Option([], "--task", help="task to answer; repeatable [all]"),
+    model: Path | None = typer.Option(None, "--model", help="model directory [the shipped one]"),
     top_k: int = typer.Option(3, "--top-k", help="labels listed per answer"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda"),
     as_json: bool = typer.Option(False, "--json", help="one JSON line per row"),
 ) -> None:
-    """Predict labels for every row of a CSV (or stdin)."""
+    """Predict labels for every row of a CSV (or stdin), one encoder forward per batch."""
     from models.classifier import Classifier
 
-    if adapter and len(adapter) != len(task):
-        _fail(ModelError("give one --adapter per --task (or none for the shipped ones)"))
-    dirs = {t: (adapter[i] if adapter else default_adapter_dir(t)) for i, t in enumerate(task)}
     try:
         rows = load_rows(data if data == STDIN else Path(data), need_label=False)
-        clf = Classifier(dirs, device=device)
-        limits = {t: threshold for t in task} if threshold is not None else None
-        preds = clf.predict([r.text for r in rows], task, top_k=top_k, thresholds=limits)
+        clf = Classifier(model, device=device)
+        tasks = list(task) or clf.tasks
+        preds = clf.predict([r.text for r in rows], tasks, top_k=top_k)
     except (DataError, ModelError) as exc:
         _fail(exc)
         return
     for p in preds:
-        typer.echo(json.dumps(_line(p, task)) if as_json else _plain(p, task))
+        typer.echo(json.dumps(_line(p)) if as_json else _plain(p))
 
 
-def _line(pred: object, tasks: list[str]) -> dict[str, object]:
-    """One JSON line: flat fields for a single task, nested per task otherwise."""
-    from models.classifier import TextPrediction
-
-    assert isinstance(pred, TextPrediction)
+def _line(pred: Any) -> dict[str, object]:
+    """One JSON line: the text, each task's answer, token count."""
     per = {
         t: {
             "label": a.label,
@@ -154,22 +205,13 @@ def _line(pred: object, tasks: list[str]) -> dict[str, object]:
         }
         for t, a in pred.tasks.items()
     }
-    head: dict[str, object] = {"text": pred.text}
-    body: dict[str, object] = per[tasks[0]] if len(tasks) == 1 else {"tasks": per}
-    return {**head, **body, "n_tokens": pred.n_tokens, "truncated": pred.truncated}
+    return {"text": pred.text, "tasks": per, "n_tokens": pred.n_tokens, "truncated": pred.truncated}
 
 
-def _plain(pred: object, tasks: list[str]) -> str:
+def _plain(pred: Any) -> str:
     """One tab-separated line: label and score per task, then the text."""
-    from models.classifier import TextPrediction
-
-    assert isinstance(pred, TextPrediction)
-    cells = [f"{pred.tasks[t].label}\t{pred.tasks[t].score:.3f}" for t in tasks]
+    cells = [f"{a.label}\t{a.score:.3f}" for a in pred.tasks.values()]
     return "\t".join([*cells, pred.text])
-
-
-if __name__ == "__main__":
-    sys.exit(app())
 
 
 def resolve_device(device: str) -> str:
@@ -182,22 +224,42 @@ def resolve_device(device: str) -> str:
 
 
 def record_training_run(run: Any, settings: Any) -> None:
-    """Store the run in the configured database (spooled if it is down: never lost)."""
+    """Store the run in the configured database; without one, say where the run is kept."""
     from storage.db import create_db_engine
     from storage.migrate import upgrade
     from storage.writer import RecordWriter
 
+    cost = (
+        sum(
+            (
+                run.cost_compute_pico,
+                run.cost_energy_pico,
+                run.cost_hardware_pico,
+                run.cost_data_pico,
+            )
+        )
+        / 1e12
+    )
+    summary = (
+        f"{run.wall_s:.0f} s wall, {run.cpu_s:.0f} CPU s, {run.energy_uj / 1e6:.0f} J "
+        f"({run.energy_method}), {cost:.4f} {settings.prices.currency}"
+    )
+    if "database" not in settings.model_fields_set:
+        typer.echo(
+            f"training run kept beside the model (training_run.json): {summary}; no database "
+            "is configured, so none was written (the service registers the run when it loads "
+            "the model)",
+            err=True,
+        )
+        return
     engine = create_db_engine(settings.database)
     upgrade(engine)
     writer = RecordWriter(engine, settings.database).start()
     writer.submit(run)
     writer.close()
     engine.dispose()
-    cost = (
-        run.cost_compute_pico + run.cost_energy_pico + run.cost_hardware_pico + run.cost_data_pico
-    ) / 1e12
-    typer.echo(
-        f"training run recorded: {run.wall_s:.0f} s wall, {run.cpu_s:.0f} CPU s, "
-        f"{run.energy_uj / 1e6:.0f} J ({run.energy_method}), {cost:.4f} {settings.prices.currency}",
-        err=True,
-    )
+    typer.echo(f"training run recorded: {summary}", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,24 @@ def load_tokenizer(base: str | None) -> Any:
 
 
 def load_encoder(base: str | None) -> Any:
-    """Load the bare encoder (no task head) of a base model id or path."""
+    """Load the bare encoder (no task head) of a base model id or path (no progress bar)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     return AutoModel.from_pretrained(resolve_base(base))
+
+
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+
+
+def normalize(text: str) -> str:
+    """Social-media conventions of the TweetEval corpus: `@handle` -> `@user`, links -> `http`.
+
+    Customer messages sent to a brand's account start with its handle ("@united my bag..."); the
+    training tweets carry `@user` in its place, so the model sees the form it learned.
+    """
+    return _URL.sub("http", _HANDLE.sub("@user", text))
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,8 @@ class Encoded:
 
 
 def tokenize(tokenizer: Any, texts: list[str], max_length: int) -> Encoded:
-    """Tokenize without padding; count full lengths and mark texts cut at max_length."""
+    """Normalize, tokenize without padding; count full lengths and mark texts cut at max_length."""
+    texts = [normalize(t) for t in texts]
     full = tokenizer(list(texts), add_special_tokens=True, verbose=False)["input_ids"]
     ids = [list(x) for x in full]
     long_idx = [i for i, x in enumerate(ids) if len(x) > max_length]

@@ -1,49 +1,75 @@
-"""Evaluate a loaded classifier on labelled rows."""
+"""Evaluate the support model on labelled rows of one task, as the service would answer them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from models.classifier import Classifier
+import numpy as np
+from tqdm import tqdm
+
+from models.classifier import Classifier, Rule, served_answer
 from models.data import Row
+from models.encoder import tokenize
 from models.errors import ModelError
-from models.metrics import classification_metrics
+from models.metrics import UNKNOWN, classification_metrics
+
+CHUNK = 256
 
 
 def evaluate(
-    classifier: Classifier, task: str, rows: Sequence[Row], threshold: float | None = None
+    classifier: Classifier,
+    task: str,
+    rows: Sequence[Row],
+    rule: Rule | None = None,
+    restrict: bool = False,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """Return n, accuracy, macro F1/recall, unknown rate and per-label F1 of `task` on rows.
+    """Served and top-1 figures of `task` on rows.
 
-    When the rows' labels are a strict subset of the model's, predictions are restricted to that
-    subset (probabilities renormalised) and `restricted_to` lists it; an unknown label is an error.
+    Returns n, served `accuracy` (`unknown` counts wrong), `top1_accuracy`, macro F1 and recall
+    over the gold labels present, the unknown rate, per-label F1, the rule used and
+    `restricted_to`. Probabilities are renormalised over the file's labels only when `restrict`
+    is true. Raises ModelError when the data holds a label the model does not know.
     """
     gold = [r.label or "" for r in rows]
     model_labels = classifier.labels(task)
-    file_labels = sorted(set(gold))
-    unknown = [lab for lab in file_labels if lab not in model_labels]
+    unknown = sorted({g for g in gold if g not in model_labels and g != UNKNOWN})
     if unknown:
         raise ModelError(
             f"task {task!r}: labels {unknown} in the data are not known to the model "
-            f"(model labels: {model_labels})"
+            f"(model labels: {model_labels}); pass only rows with known labels"
         )
-    restricted = file_labels if len(file_labels) < len(model_labels) else None
-    limit = classifier.threshold(task) if threshold is None else threshold
-    preds = classifier.predict(
-        [r.text for r in rows],
-        tasks=[task],
-        thresholds={task: limit},
-        restrict={task: file_labels} if restricted else None,
-    )
-    answers = [p.tasks[task] for p in preds]
-    labels = restricted or model_labels
-    metrics = classification_metrics(gold, [a.label for a in answers], labels)
-    argmax = [a.top[0][0] for a in answers]
+    probs = _probabilities(classifier, task, [r.text for r in rows], progress)
+    labels = model_labels
+    present = sorted(set(gold) - {UNKNOWN})
+    if restrict:
+        keep = [labels.index(g) for g in present]
+        probs = probs[:, keep] / probs[:, keep].sum(1, keepdims=True)
+        labels = present
+    chosen = rule or classifier.rule(task)
+    served = [served_answer(p, labels, chosen, 1, False).label for p in probs]
+    top1 = [labels[k] for k in probs.argmax(1)]
+    metrics = classification_metrics(gold, served, present)
     return {
         "task": task,
         **metrics,
-        "accuracy_argmax": sum(g == p for g, p in zip(gold, argmax, strict=True)) / len(gold),
-        "threshold": limit,
-        "restricted_to": restricted,
+        "top1_accuracy": sum(g == p for g, p in zip(gold, top1, strict=True)) / max(1, len(gold)),
+        "threshold": chosen.threshold,
+        "margin": chosen.margin,
+        "restricted_to": present if restrict else None,
     }
+
+
+def _probabilities(
+    classifier: Classifier, task: str, texts: list[str], progress: bool
+) -> np.ndarray:
+    """Softmax of `task` for texts, in chunks so progress can be shown."""
+    parts = []
+    chunks = range(0, len(texts), CHUNK)
+    for start in tqdm(chunks, desc=f"eval {task}", unit="chunk", disable=not progress):
+        ids = tokenize(
+            classifier.tokenizer, texts[start : start + CHUNK], classifier.meta.max_length
+        ).ids
+        parts.append(classifier.probabilities(ids, [task])[task])
+    return np.concatenate(parts) if parts else np.zeros((0, len(classifier.labels(task))))

@@ -42,3 +42,15 @@ def embed(encoder: Any, input_ids: torch.Tensor, mask: torch.Tensor, pooling: st
     """Run the encoder and pool its last hidden states."""
     out = encoder(input_ids=input_ids, attention_mask=mask)
     return pool(out.last_hidden_state, mask, pooling)
+
+
+def task_logits(
+    encoder: Any,
+    heads: dict[str, Head],
+    input_ids: torch.Tensor,
+    mask: torch.Tensor,
+    pooling: str,
+) -> dict[str, torch.Tensor]:
+    """One encoder forward, then every head: {task: logits (batch, labels)}."""
+    features = embed(encoder, input_ids, mask, pooling)
+    return {task: head(features) for task, head in heads.items()}

@@ -1,13 +1,13 @@
-"""Where shipped adapters live."""
+"""Where the shipped support model lives."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
-DEFAULT_TASKS = ("intent", "sentiment")
+SUPPORT_MODEL = "support"
 
 
-def default_adapter_dir(task: str) -> Path:
-    """Return the shipped adapter directory of a task: models/adapters/<task>/."""
-    return ADAPTERS_DIR / task
+def default_model_dir() -> Path:
+    """The shipped multi-task support model: models/adapters/support/."""
+    return ADAPTERS_DIR / SUPPORT_MODEL

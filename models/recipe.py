@@ -22,8 +22,9 @@ class Recipe:
     lr: float = 1e-3
     head_lr: float = 1e-2
     weight_decay: float = 0.01
-    epochs: int = 5
+    epochs: int = 3
     batch_size: int = 32
+    ood_weight: float = 0.5
     warmup_ratio: float = 0.06
     schedule: str = "linear"
     label_smoothing: float = 0.1
@@ -33,9 +34,6 @@ class Recipe:
     patience: int = 2
     bucket: bool = True
     seed: int = 13
-    held_out_fraction: float = 0.1
-    max_train_per_source: int | None = None
-    keep_fraction: float = 0.95
 
     def to_dict(self) -> dict[str, Any]:
         """Return the recipe as a plain dict."""

@@ -1,4 +1,11 @@
-"""Adapter directory layout: peft LoRA weights, head weights, labels, config and metrics."""
+"""Support model directory layout: one peft LoRA adapter, one head per task, config and metrics.
+
+Files in a model directory:
+- ``adapter_model.safetensors`` + ``adapter_config.json``: the LoRA weights, in peft's format;
+- ``heads.safetensors``: every task head, keys ``<task>.linear.weight`` / ``<task>.linear.bias``;
+- ``config.json``: base model, pooling, window, and per task its labels and `unknown` rule;
+- ``metrics.json``: held-out figures; ``training_run.json``: the measured training cost.
+"""
 
 from __future__ import annotations
 
@@ -13,40 +20,74 @@ from safetensors.torch import load_file, save_file
 from models.errors import ModelError
 from models.network import Head
 
-HEAD_FILE = "head.safetensors"
-LABELS_FILE = "labels.json"
+HEADS_FILE = "heads.safetensors"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 PEFT_CONFIG_FILE = "adapter_config.json"
+PEFT_WEIGHTS_FILE = "adapter_model.safetensors"
 
 
 @dataclass
-class AdapterMeta:
-    """What a saved adapter needs besides its weights."""
+class TaskMeta:
+    """One task's head: its labels and the rule that turns scores into `unknown`.
 
-    task: str
-    base_model: str
+    `threshold`: below this max-softmax score the answer is `unknown` (0 = never);
+    `margin`: below this gap between the two best scores the answer is `unknown` (0 = never).
+    """
+
     labels: list[str]
+    threshold: float = 0.0
+    margin: float = 0.0
+    rule: str = ""
+
+
+@dataclass
+class ModelMeta:
+    """What a saved support model needs besides its weights."""
+
+    base_model: str
     pooling: str
     max_length: int
     normalize: bool
-    threshold: float
-    threshold_rule: str = ""
+    tasks: dict[str, TaskMeta]
     recipe: dict[str, Any] = field(default_factory=dict)
+    operating_point: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelMeta:
+        """Build from a config.json dict (raises KeyError/TypeError on a malformed one)."""
+        tasks = {name: TaskMeta(**spec) for name, spec in data["tasks"].items()}
+        return cls(**{**data, "tasks": tasks})
 
 
-def save_adapter(
-    out_dir: Path, peft_model: Any, head: Head, meta: AdapterMeta, metrics: dict[str, Any]
+def save_model(
+    out_dir: Path,
+    peft_model: Any,
+    heads: dict[str, Head],
+    meta: ModelMeta,
+    metrics: dict[str, Any],
 ) -> None:
-    """Write LoRA weights (peft), head weights, labels, config and metrics into out_dir."""
+    """Write LoRA weights (peft), every head, the config and the metrics into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out_dir))
     _portable_peft_config(out_dir, meta.base_model)
-    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
-    save_file(state, str(out_dir / HEAD_FILE))
-    (out_dir / LABELS_FILE).write_text(json.dumps(meta.labels, indent=1) + "\n")
-    (out_dir / CONFIG_FILE).write_text(json.dumps(asdict(meta), indent=1) + "\n")
+    state = {
+        f"{task}.{key}": value.detach().cpu().contiguous()
+        for task, head in heads.items()
+        for key, value in head.state_dict().items()
+    }
+    save_file(state, str(out_dir / HEADS_FILE))
+    write_meta(out_dir, meta)
     (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=1) + "\n")
+
+
+def write_meta(out_dir: Path, meta: ModelMeta) -> None:
+    """(Re)write config.json, e.g. after choosing the operating point."""
+    (out_dir / CONFIG_FILE).write_text(json.dumps(meta.to_dict(), indent=1) + "\n")
 
 
 def _portable_peft_config(out_dir: Path, base_model: str) -> None:
@@ -60,19 +101,32 @@ def _portable_peft_config(out_dir: Path, base_model: str) -> None:
         readme.unlink()
 
 
-def load_meta(adapter_dir: Path) -> AdapterMeta:
-    """Read and check an adapter directory's config."""
-    for name in (CONFIG_FILE, HEAD_FILE, PEFT_CONFIG_FILE):
-        if not (adapter_dir / name).is_file():
-            raise ModelError(f"{adapter_dir}: not an adapter directory (missing {name})")
-    data = json.loads((adapter_dir / CONFIG_FILE).read_text())
-    return AdapterMeta(**data)
+def load_meta(model_dir: Path) -> ModelMeta:
+    """Read and check a model directory's config; ModelError when it is not one."""
+    for name in (CONFIG_FILE, HEADS_FILE, PEFT_CONFIG_FILE):
+        if not (model_dir / name).is_file():
+            raise ModelError(f"{model_dir}: not a support model directory (missing {name})")
+    try:
+        return ModelMeta.from_dict(json.loads((model_dir / CONFIG_FILE).read_text()))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{model_dir / CONFIG_FILE}: malformed config ({exc})") from exc
 
 
-def load_head(adapter_dir: Path, meta: AdapterMeta, device: torch.device) -> Head:
-    """Build the head of a saved adapter and load its weights."""
-    state = load_file(str(adapter_dir / HEAD_FILE))
-    hidden = state["linear.weight"].shape[1]
-    head = Head(hidden, len(meta.labels), meta.normalize)
-    head.load_state_dict(state)
-    return head.to(device).eval()
+def load_metrics(model_dir: Path) -> dict[str, Any]:
+    """The model's metrics.json, or {} when it has none."""
+    path = model_dir / METRICS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def load_heads(model_dir: Path, meta: ModelMeta, device: torch.device) -> dict[str, Head]:
+    """Build every task head of a saved model and load its weights."""
+    state = load_file(str(model_dir / HEADS_FILE))
+    heads: dict[str, Head] = {}
+    for task, spec in meta.tasks.items():
+        part = {k.split(".", 1)[1]: v for k, v in state.items() if k.split(".", 1)[0] == task}
+        if not part:
+            raise ModelError(f"{model_dir / HEADS_FILE}: no weights for task {task!r}")
+        head = Head(part["linear.weight"].shape[1], len(spec.labels), meta.normalize)
+        head.load_state_dict(part)
+        heads[task] = head.to(device).eval()
+    return heads

@@ -1,38 +1,44 @@
-"""Seeded LoRA training of one task: `train(...) -> TrainingResult`."""
+"""Seeded multi-task LoRA training: one adapter, an intent head and a sentiment head.
+
+`train(corpora, ...)` runs five steps, each its own function: `prepare` (labels, tokenizer),
+`build` (encoder + LoRA + heads initialised from class centroids), `fit` (mixed batches: each batch
+holds intent, sentiment and out-of-domain examples; one encoder forward feeds both heads),
+`report` (held-out figures and the `unknown` operating point) and `save`.
+
+Loss per batch (summed over examples, divided by the batch size):
+- intent and sentiment examples: cross-entropy of their own head, with label smoothing;
+- out-of-domain examples: outlier exposure (Hendrycks et al., 2019, "Deep Anomaly Detection with
+  Outlier Exposure"): cross-entropy of the intent head's softmax to the uniform distribution,
+  weighted by `recipe.ood_weight`, so off-topic text gets low intent scores.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
-import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from peft import LoraConfig, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
 from tqdm import tqdm
 
 from models.batching import collate, training_batches
-from models.calibration import calibrate_threshold
-from models.data import Row, load_many
+from models.corpora import INTENT, OOD, SENTIMENT, Corpus, Example, epoch_examples, task_labels
 from models.encoder import DEFAULT_BASE, load_encoder, load_tokenizer, resolve_device, tokenize
 from models.errors import DataError
-from models.inference import embed_all, predict_proba
-from models.metrics import UNKNOWN, classification_metrics
-from models.network import Head, embed, hidden_size
+from models.inference import embed_all
+from models.network import Head, hidden_size, task_logits
 from models.recipe import Recipe
-from models.split import stratified_split
-from models.store import AdapterMeta, save_adapter
+from models.report import EscalationCosts, held_out_report
+from models.store import ModelMeta, TaskMeta, save_model
 
-THRESHOLD_RULE = (
-    "max-softmax score threshold = the (1 - keep_fraction) quantile of the scores of correct "
-    "held-out predictions; below it the answer is 'unknown'"
-)
+TASKS = (INTENT, SENTIMENT)
 
 
 @dataclass
@@ -41,28 +47,50 @@ class EpochStats:
 
     epoch: int
     train_loss: float
-    held_out_accuracy: float
+    held_out: dict[str, float]
     seconds: float
+
+    @property
+    def score(self) -> float:
+        """The figure that picks the best epoch: intent accuracy + mean sentiment accuracy."""
+        return sum(self.held_out.values())
 
 
 @dataclass
 class TrainingResult:
     """What a training run produced and measured."""
 
-    task: str
     base_model: str
     out_dir: Path | None
-    labels: list[str]
+    meta: ModelMeta
     metrics: dict[str, Any]
-    threshold: float
     wall_time_s: float
-    epoch_times_s: list[float]
     history: list[EpochStats]
     recipe: Recipe
-    n_train: int
-    n_held_out: int
+    n_train_rows: int
+    n_held_out_rows: int
     best_epoch: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """Labels per task and the tokenizer, shared by every later step."""
+
+    labels: dict[str, list[str]]
+    tokenizer: Any
+    pad_id: int
+
+
+@dataclass
+class Built:
+    """The trainable network and its optimiser."""
+
+    model: Any
+    heads: dict[str, Head]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    device: torch.device
 
 
 def seed_everything(seed: int) -> None:
@@ -72,44 +100,139 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _cap_per_source(rows: list[Row], idx: list[int], cap: int | None, seed: int) -> list[int]:
-    """Keep at most `cap` seeded-random training rows from each source file."""
-    if cap is None:
-        return idx
-    rng = np.random.default_rng(seed + 1)
-    by_src: dict[str, list[int]] = {}
-    for i in idx:
-        by_src.setdefault(rows[i].source, []).append(i)
-    kept: list[int] = []
-    for src in sorted(by_src):
-        group = by_src[src]
-        kept.extend(group if len(group) <= cap else rng.choice(group, cap, replace=False).tolist())
-    return sorted(kept)
+def train(
+    corpora: list[Corpus],
+    *,
+    costs: EscalationCosts,
+    out_dir: str | Path | None = None,
+    base: str | None = None,
+    recipe: Recipe | None = None,
+    device: str = "auto",
+    callback: Callable[[EpochStats], None] | None = None,
+    progress: bool = True,
+    num_threads: int | None = None,
+) -> TrainingResult:
+    """Train the support model on `corpora`, choose its operating point, save it to `out_dir`.
+
+    Raises DataError when the corpora lack a task or its labels.
+    """
+    start = time.perf_counter()
+    recipe = recipe or Recipe()
+    base_name = base or DEFAULT_BASE
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    seed_everything(recipe.seed)
+    prepared = prepare(corpora, base_name)
+    built = build(corpora, prepared, base_name, recipe, resolve_device(device))
+    history, best_epoch = fit(corpora, prepared, built, recipe, callback, progress)
+    meta, metrics = report(corpora, prepared, built, recipe, base_name, costs)
+    wall = time.perf_counter() - start
+    metrics.update(_run_figures(history, best_epoch, wall, built.device, corpora))
+    out_path = Path(out_dir) if out_dir is not None else None
+    if out_path is not None:
+        save_model(out_path, built.model, built.heads, meta, metrics)
+    return TrainingResult(
+        base_name,
+        out_path,
+        meta,
+        metrics,
+        wall,
+        history,
+        recipe,
+        n_train_rows=sum(len(c.train) for c in corpora),
+        n_held_out_rows=sum(len(c.held) for c in corpora),
+        best_epoch=best_epoch,
+    )
 
 
-def _lora_targets(encoder: Any, pattern: str) -> str | list[str]:
-    """Use the recipe's module regex when it matches the encoder, else peft's all-linear."""
-    if pattern == "all-linear":
-        return pattern
+def prepare(corpora: list[Corpus], base_name: str) -> Prepared:
+    """Label sets per task (DataError when a task has fewer than two) and the tokenizer."""
+    labels = {task: task_labels(corpora, task) for task in TASKS}
+    for task, found in labels.items():
+        if len(found) < 2:
+            raise DataError(
+                f"task {task!r}: need at least two labels in the corpora, found {found}"
+            )
+    tokenizer = load_tokenizer(base_name)
+    return Prepared(labels, tokenizer, tokenizer.pad_token_id or 0)
+
+
+def build(
+    corpora: list[Corpus], prepared: Prepared, base_name: str, recipe: Recipe, dev: torch.device
+) -> Built:
+    """The encoder wrapped with LoRA, centroid-initialised heads, AdamW and the LR schedule."""
+    encoder = load_encoder(base_name).to(dev)
+    heads = {task: _centroid_head(encoder, corpora, prepared, task, recipe, dev) for task in TASKS}
+    model = get_peft_model(encoder, _lora_config(encoder, recipe))
+    head_params = [p for head in heads.values() for p in head.parameters()]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": [p for p in model.parameters() if p.requires_grad], "lr": recipe.lr},
+            {"params": head_params, "lr": recipe.head_lr},
+        ],
+        weight_decay=recipe.weight_decay,
+    )
+    per_epoch = len(epoch_examples(corpora, 0, recipe.seed))
+    total = math.ceil(per_epoch / recipe.batch_size) * recipe.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(recipe, total))
+    return Built(model, heads, optimizer, scheduler, dev)
+
+
+def _lora_config(encoder: Any, recipe: Recipe) -> LoraConfig:
+    """LoRA on the recipe's modules when they exist in the encoder, else on every linear layer."""
+    import re
+
     names = [n for n, _ in encoder.named_modules()]
-    return pattern if any(re.fullmatch(pattern, n) for n in names) else "all-linear"
+    pattern = recipe.lora_targets
+    found = pattern != "all-linear" and any(re.fullmatch(pattern, n) for n in names)
+    return LoraConfig(
+        r=recipe.lora_r,
+        lora_alpha=recipe.lora_alpha,
+        lora_dropout=recipe.lora_dropout,
+        target_modules=pattern if found else "all-linear",
+        bias="none",
+    )
 
 
-def _init_head(head: Head, feats: torch.Tensor, y: torch.Tensor, recipe: Recipe) -> None:
-    """Initialise head rows from class centroids of frozen embeddings (or leave zero)."""
+def _centroid_head(
+    encoder: Any,
+    corpora: list[Corpus],
+    prepared: Prepared,
+    task: str,
+    recipe: Recipe,
+    dev: torch.device,
+    sample: int = 4000,
+) -> Head:
+    """A cosine head whose rows start at the class centroids of frozen base embeddings."""
+    labels = prepared.labels[task]
+    head = Head(hidden_size(encoder), len(labels), recipe.normalize).to(dev)
     if recipe.head_init != "centroid":
-        return
+        return head
+    rows = [r for c in corpora if c.role == task for r in c.train if r.label in labels]
+    rng = np.random.default_rng(recipe.seed)
+    if len(rows) > sample:
+        rows = [rows[int(i)] for i in rng.choice(len(rows), sample, replace=False)]
+    ids = tokenize(prepared.tokenizer, [r.text for r in rows], recipe.max_length).ids
+    feats = embed_all(encoder, ids, prepared.pad_id, recipe.pooling, dev).to(dev)
+    y = torch.tensor([labels.index(r.label or "") for r in rows], device=dev)
+    _init_from_centroids(head, feats, y, recipe)
+    return head
+
+
+def _init_from_centroids(head: Head, feats: torch.Tensor, y: torch.Tensor, recipe: Recipe) -> None:
+    """Set each head row to its class centroid (scaled; L2-normalised for a cosine head)."""
     if recipe.normalize:
-        feats = torch.nn.functional.normalize(feats, dim=-1)
+        feats = F.normalize(feats, dim=-1)
     scale = recipe.head_scale / (1.0 if recipe.normalize else float(feats.norm(dim=-1).mean()))
     with torch.no_grad():
         for k in range(head.linear.out_features):
-            c = feats[y == k].mean(0)
-            head.linear.weight[k] = scale * c / c.norm().clamp(min=1e-8)
+            if bool((y == k).any()):
+                centroid = feats[y == k].mean(0)
+                head.linear.weight[k] = scale * centroid / centroid.norm().clamp(min=1e-8)
 
 
 def _schedule(recipe: Recipe, total: int) -> Callable[[int], float]:
-    """Return the LR multiplier: linear warmup, then linear or cosine decay to zero."""
+    """The LR multiplier: linear warmup, then linear or cosine decay to zero (or constant)."""
     warm = max(1, int(recipe.warmup_ratio * total))
 
     def factor(step: int) -> float:
@@ -125,223 +248,190 @@ def _schedule(recipe: Recipe, total: int) -> Callable[[int], float]:
     return factor
 
 
-def _snapshot(model: Any, head: Head) -> dict[str, dict[str, torch.Tensor]]:
-    """Copy the trainable state (LoRA + head)."""
-    lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
-    return {"lora": lora, "head": {k: v.detach().clone() for k, v in head.state_dict().items()}}
-
-
-def _restore(model: Any, head: Head, snap: dict[str, dict[str, torch.Tensor]]) -> None:
-    """Load a snapshot taken by _snapshot."""
-    set_peft_model_state_dict(model, snap["lora"])
-    head.load_state_dict(snap["head"])
-
-
-def _held_out_report(
-    rows: list[Row], held: list[int], probs: np.ndarray, labels: list[str], keep: float
-) -> tuple[dict[str, Any], float]:
-    """Compute held-out metrics (overall and per source) and the calibrated threshold."""
-    gold = [rows[i].label or "" for i in held]
-    top = probs.argmax(1)
-    pred = [labels[k] for k in top]
-    scores = probs.max(1)
-    threshold = calibrate_threshold(
-        scores.tolist(), [g == p for g, p in zip(gold, pred, strict=True)], keep
-    )
-    gated = [p if s >= threshold else UNKNOWN for p, s in zip(pred, scores, strict=True)]
-    metrics = classification_metrics(gold, pred, labels)
-    gated_m = classification_metrics(gold, gated, labels)
-    metrics["accuracy_with_threshold"] = gated_m["accuracy"]
-    metrics["unknown_rate_with_threshold"] = gated_m["unknown_rate"]
-    sources = sorted({rows[i].source for i in held})
-    if len(sources) > 1:
-        by_source = {}
-        for src in sources:
-            sel = [j for j, i in enumerate(held) if rows[i].source == src]
-            src_labels = sorted({gold[j] for j in sel})
-            m = classification_metrics([gold[j] for j in sel], [pred[j] for j in sel], src_labels)
-            by_source[Path(src).parent.name + "/" + Path(src).name] = {
-                k: m[k] for k in ("n", "accuracy", "macro_f1")
-            }
-        metrics["by_source"] = by_source
-    return metrics, threshold
-
-
-def _as_rows(data: Sequence[str | Path] | Sequence[Row]) -> list[Row]:
-    """Return Rows as given, or load them from CSV paths."""
-    given = [d for d in data if isinstance(d, Row)]
-    if given and len(given) == len(data):
-        return given
-    return load_many([d for d in data if isinstance(d, str | Path)])
-
-
-def train(
-    task: str,
-    data: Sequence[str | Path] | Sequence[Row],
-    out_dir: str | Path | None = None,
-    base: str | None = None,
-    recipe: Recipe | None = None,
-    device: str = "auto",
-    callback: Callable[[EpochStats], None] | None = None,
-    meter: contextlib.AbstractContextManager[Any] | None = None,
-    progress: bool = True,
-    num_threads: int | None = None,
-) -> TrainingResult:
-    """Train a LoRA adapter + head for `task` on labelled CSV files (or Rows) and save it."""
-    recipe = recipe or Recipe()
-    base_name = base or DEFAULT_BASE
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    rows = _as_rows(data)
-    with meter if meter is not None else contextlib.nullcontext():
-        return _train_rows(task, rows, out_dir, base_name, recipe, device, callback, progress)
-
-
-def _train_rows(
-    task: str,
-    rows: list[Row],
-    out_dir: str | Path | None,
-    base_name: str,
+def fit(
+    corpora: list[Corpus],
+    prepared: Prepared,
+    built: Built,
     recipe: Recipe,
-    device_name: str,
     callback: Callable[[EpochStats], None] | None,
     progress: bool,
-) -> TrainingResult:
-    """The training run proper (see `train`)."""
-    start = time.perf_counter()
-    seed_everything(recipe.seed)
-    dev = resolve_device(device_name)
-    labels = sorted({r.label for r in rows if r.label})
-    if len(labels) < 2:
-        raise DataError(f"task {task!r}: need at least two labels, found {labels}")
-    train_idx, held = stratified_split(
-        [(r.source, r.label) for r in rows], recipe.held_out_fraction, recipe.seed
-    )
-    train_idx = _cap_per_source(rows, train_idx, recipe.max_train_per_source, recipe.seed)
-    lab_id = {lab: k for k, lab in enumerate(labels)}
-    tokenizer = load_tokenizer(base_name)
-    pad_id = tokenizer.pad_token_id or 0
-    enc_train = tokenize(tokenizer, [rows[i].text for i in train_idx], recipe.max_length)
-    enc_held = tokenize(tokenizer, [rows[i].text for i in held], recipe.max_length)
-    y = torch.tensor([lab_id[rows[i].label or ""] for i in train_idx])
-
-    encoder = load_encoder(base_name).to(dev)
-    head = Head(hidden_size(encoder), len(labels), recipe.normalize).to(dev)
-    if recipe.head_init == "centroid":
-        feats = embed_all(encoder, enc_train.ids, pad_id, recipe.pooling, dev)
-        _init_head(head, feats.to(dev), y.to(dev), recipe)
-    lora_cfg = LoraConfig(
-        r=recipe.lora_r,
-        lora_alpha=recipe.lora_alpha,
-        lora_dropout=recipe.lora_dropout,
-        target_modules=_lora_targets(encoder, recipe.lora_targets),
-        bias="none",
-    )
-    model = get_peft_model(encoder, lora_cfg)
-    lora_params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [
-            {"params": lora_params, "lr": recipe.lr},
-            {"params": list(head.parameters()), "lr": recipe.head_lr},
-        ],
-        weight_decay=recipe.weight_decay,
-    )
-    rng = np.random.default_rng(recipe.seed)
-    lengths = [len(x) for x in enc_train.ids] if recipe.bucket else [0] * len(enc_train.ids)
-    n_batches = math.ceil(len(train_idx) / recipe.batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(recipe, n_batches * recipe.epochs))
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-
+) -> tuple[list[EpochStats], int]:
+    """Run the epochs; keep the weights of the best held-out epoch. Returns (history, best)."""
     history: list[EpochStats] = []
-    best_acc, best_epoch, snap = -1.0, 0, _snapshot(model, head)
-    y_held = np.array([lab_id[rows[i].label or ""] for i in held])
-    for epoch in range(1, recipe.epochs + 1):
+    best_score, best_epoch, snap = -1.0, 0, _snapshot(built)
+    for epoch in range(recipe.epochs):
         t0 = time.perf_counter()
-        model.train()
-        head.train()
-        total, seen = 0.0, 0
-        batches = training_batches(lengths, recipe.batch_size, rng)
-        bar = tqdm(batches, desc=f"{task} epoch {epoch}/{recipe.epochs}", disable=not progress)
-        for batch in bar:
-            input_ids, mask = collate([enc_train.ids[i] for i in batch], pad_id, dev)
-            logits = head(embed(model, input_ids, mask, recipe.pooling))
-            loss = loss_fn(logits, y[batch].to(dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(batch)
-            seen += len(batch)
-            bar.set_postfix(loss=f"{total / seen:.4f}")
-        probs = predict_proba(model, head, enc_held.ids, pad_id, recipe.pooling, dev)
-        acc = float((probs.argmax(1) == y_held).mean())
-        stats = EpochStats(epoch, total / seen, acc, time.perf_counter() - t0)
+        loss = _run_epoch(corpora, prepared, built, recipe, epoch, progress)
+        held = _quick_held_out(corpora, prepared, built, recipe)
+        stats = EpochStats(epoch + 1, loss, held, time.perf_counter() - t0)
         history.append(stats)
         if progress:
+            figures = " ".join(f"{k} {v:.4f}" for k, v in held.items())
             tqdm.write(
-                f"{task} epoch {epoch}: loss {stats.train_loss:.4f} "
-                f"held-out acc {acc:.4f} ({stats.seconds:.1f}s)"
+                f"epoch {stats.epoch}: loss {loss:.4f} held-out {figures} ({stats.seconds:.0f}s)"
             )
         if callback is not None:
             callback(stats)
-        if acc > best_acc:
-            best_acc, best_epoch, snap = acc, epoch, _snapshot(model, head)
-        elif epoch - best_epoch >= recipe.patience:
+        if stats.score > best_score:
+            best_score, best_epoch, snap = stats.score, stats.epoch, _snapshot(built)
+        elif stats.epoch - best_epoch >= recipe.patience:
             break
-    _restore(model, head, snap)
-    probs = predict_proba(model, head, enc_held.ids, pad_id, recipe.pooling, dev)
-    metrics, threshold = _held_out_report(rows, held, probs, labels, recipe.keep_fraction)
-    wall = time.perf_counter() - start
-    epoch_times = [h.seconds for h in history]
-    metrics.update(
-        {
-            "threshold": threshold,
-            "threshold_rule": THRESHOLD_RULE,
-            "keep_fraction": recipe.keep_fraction,
-            "best_epoch": best_epoch,
-            "epochs_run": len(history),
-            "training_wall_time_s": round(wall, 1),
-            "time_per_epoch_s": [round(t, 1) for t in epoch_times],
-            "n_train": len(train_idx),
-            "truncated_train_rate": sum(enc_train.truncated) / len(train_idx),
-            "history": [
-                {
-                    "epoch": h.epoch,
-                    "train_loss": round(h.train_loss, 4),
-                    "held_out_accuracy": round(h.held_out_accuracy, 4),
-                }
-                for h in history
-            ],
-            "device": str(dev),
-            "torch_threads": torch.get_num_threads(),
-        }
-    )
-    out_path = Path(out_dir) if out_dir is not None else None
-    if out_path is not None:
-        meta = AdapterMeta(
-            task,
-            base_name,
-            labels,
-            recipe.pooling,
-            recipe.max_length,
-            recipe.normalize,
-            threshold,
-            THRESHOLD_RULE,
-            recipe.to_dict(),
+    _restore(built, snap)
+    return history, best_epoch
+
+
+def _run_epoch(
+    corpora: list[Corpus],
+    prepared: Prepared,
+    built: Built,
+    recipe: Recipe,
+    epoch: int,
+    progress: bool,
+) -> float:
+    """One pass over the epoch's mixed examples; returns the mean training loss."""
+    examples = epoch_examples(corpora, epoch, recipe.seed)
+    ids = tokenize(prepared.tokenizer, [e.text for e in examples], recipe.max_length).ids
+    rng = np.random.default_rng(recipe.seed + epoch)
+    lengths = [len(x) for x in ids] if recipe.bucket else [0] * len(ids)
+    batches = training_batches(lengths, recipe.batch_size, rng)
+    built.model.train()
+    for head in built.heads.values():
+        head.train()
+    total = 0.0
+    bar = tqdm(batches, desc=f"epoch {epoch + 1}/{recipe.epochs}", disable=not progress)
+    for batch in bar:
+        loss = _batch_loss(
+            [examples[i] for i in batch], [ids[i] for i in batch], prepared, built, recipe
         )
-        save_adapter(out_path, model, head, meta, metrics)
-    return TrainingResult(
-        task,
-        base_name,
-        out_path,
-        labels,
-        metrics,
-        threshold,
-        wall,
-        epoch_times,
-        history,
-        recipe,
-        len(train_idx),
-        len(held),
-        best_epoch,
+        built.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        built.optimizer.step()
+        built.scheduler.step()
+        total += loss.item() * len(batch)
+    return total / max(1, len(examples))
+
+
+def _batch_loss(
+    examples: list[Example],
+    ids: list[list[int]],
+    prepared: Prepared,
+    built: Built,
+    recipe: Recipe,
+) -> torch.Tensor:
+    """Sum of each example's loss (its own head's CE, or outlier exposure), over the batch size."""
+    input_ids, mask = collate(ids, prepared.pad_id, built.device)
+    logits = task_logits(built.model, built.heads, input_ids, mask, recipe.pooling)
+    loss = torch.zeros((), device=built.device)
+    for task in TASKS:
+        rows = [i for i, e in enumerate(examples) if e.role == task]
+        if rows:
+            labels = prepared.labels[task]
+            y = torch.tensor(
+                [labels.index(examples[i].label or "") for i in rows], device=built.device
+            )
+            loss = loss + F.cross_entropy(
+                logits[task][rows], y, label_smoothing=recipe.label_smoothing, reduction="sum"
+            )
+    ood = [i for i, e in enumerate(examples) if e.role == OOD]
+    if ood and recipe.ood_weight > 0:
+        uniform_ce = -F.log_softmax(logits[INTENT][ood], dim=-1).mean(dim=-1).sum()
+        loss = loss + recipe.ood_weight * uniform_ce
+    return loss / len(examples)
+
+
+def _quick_held_out(
+    corpora: list[Corpus], prepared: Prepared, built: Built, recipe: Recipe, cap: int = 600
+) -> dict[str, float]:
+    """Held-out accuracy per labelled corpus (first `cap` rows), to pick the best epoch."""
+    from models.report import corpus_probs
+
+    figures: dict[str, float] = {}
+    for corpus in corpora:
+        if corpus.role == OOD or not corpus.held:
+            continue
+        rows = corpus.held[:cap]
+        probs = corpus_probs(rows, corpus.role, prepared, built, recipe)
+        labels = prepared.labels[corpus.role]
+        gold = np.array([labels.index(r.label or "") for r in rows])
+        figures[corpus.name] = float((probs.argmax(1) == gold).mean())
+    return figures
+
+
+def _snapshot(built: Built) -> dict[str, Any]:
+    """Copy the trainable state (LoRA + heads)."""
+    lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(built.model).items()}
+    heads = {
+        task: {k: v.detach().clone() for k, v in head.state_dict().items()}
+        for task, head in built.heads.items()
+    }
+    return {"lora": lora, "heads": heads}
+
+
+def _restore(built: Built, snap: dict[str, Any]) -> None:
+    """Load a snapshot taken by _snapshot."""
+    set_peft_model_state_dict(built.model, snap["lora"])
+    for task, head in built.heads.items():
+        head.load_state_dict(snap["heads"][task])
+
+
+def report(
+    corpora: list[Corpus],
+    prepared: Prepared,
+    built: Built,
+    recipe: Recipe,
+    base_name: str,
+    costs: EscalationCosts,
+) -> tuple[ModelMeta, dict[str, Any]]:
+    """Held-out figures per corpus and the `unknown` operating point, as (meta, metrics)."""
+    metrics, point = held_out_report(corpora, prepared, built, recipe, costs)
+    intent_rule = (
+        "unknown when the max-softmax score < threshold or the top-2 gap < margin; both chosen "
+        "by least expected cost on held-out in-scope and out-of-scope messages (see "
+        "models/calibration.py)"
     )
+    tasks = {
+        INTENT: TaskMeta(prepared.labels[INTENT], point.threshold, point.margin, intent_rule),
+        SENTIMENT: TaskMeta(prepared.labels[SENTIMENT], 0.0, 0.0, "argmax, never unknown"),
+    }
+    meta = ModelMeta(
+        base_model=base_name,
+        pooling=recipe.pooling,
+        max_length=recipe.max_length,
+        normalize=recipe.normalize,
+        tasks=tasks,
+        recipe=recipe.to_dict(),
+        operating_point=point.to_dict(),
+    )
+    return meta, metrics
+
+
+def _run_figures(
+    history: list[EpochStats],
+    best_epoch: int,
+    wall: float,
+    dev: torch.device,
+    corpora: list[Corpus],
+) -> dict[str, Any]:
+    """Timing, history and data sizes of the run, for metrics.json."""
+    return {
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "training_wall_time_s": round(wall, 1),
+        "time_per_epoch_s": [round(h.seconds, 1) for h in history],
+        "history": [
+            {"epoch": h.epoch, "train_loss": round(h.train_loss, 4), "held_out": h.held_out}
+            for h in history
+        ],
+        "corpora": {
+            c.name: {
+                "role": c.role,
+                "train_rows": len(c.train),
+                "held_out_rows": len(c.held),
+                "per_epoch": c.per_epoch,
+                "own_data": c.own_data,
+            }
+            for c in corpora
+        },
+        "device": str(dev),
+        "torch_threads": torch.get_num_threads(),
+    }

@@ -26,7 +26,7 @@ from storage.types import utc_now
 from storage.writer import RecordWriter
 
 TRAINING_RUN_FILE = "training_run.json"
-WEIGHT_FILES = ("adapter_model.safetensors", "head.safetensors")
+WEIGHT_FILES = ("adapter_model.safetensors", "heads.safetensors")
 
 
 def adapter_version(path: Path) -> str:
@@ -73,7 +73,9 @@ def training_run(
     if measurement is None:
         raise ValueError("the training window has not been closed")
     sheet = Prices.from_settings(prices)
-    labels = int(details.get("data_rows", 0))
+    details = dict(details)
+    # Public datasets cost nothing to label; only the team's own annotations are priced.
+    labels = int(details.pop("annotated_labels", 0))
     data = training_data_cost(sheet, items=labels, labels=labels)
     cost = price_measurement(measurement, sheet, data=data)
     columns: dict[str, Any] = {
@@ -93,15 +95,22 @@ def training_run(
     return TrainingRun(**columns)
 
 
-def run_details(result: Any, *, data_paths: list[str]) -> dict[str, Any]:
-    """TrainingRun columns taken from a models.train.TrainingResult."""
+def run_details(result: Any) -> dict[str, Any]:
+    """TrainingRun columns taken from a models.train.TrainingResult.
+
+    `annotated_labels` counts the rows of the team's own data sets (models/datasets/), the only
+    labels that cost money to make; it prices the run's data cost and is not stored itself.
+    """
     recipe = result.recipe
+    corpora = result.metrics.get("corpora", {})
+    own = sum(c["train_rows"] + c["held_out_rows"] for c in corpora.values() if c.get("own_data"))
     return {
         "base_model": result.base_model,
-        "data_path": ",".join(data_paths)[:500],
-        "data_rows": result.n_train + result.n_held_out,
-        "labels_count": len(result.labels),
-        "epochs": len(result.epoch_times_s),
+        "data_path": ",".join(sorted(corpora))[:500],
+        "data_rows": result.n_train_rows + result.n_held_out_rows,
+        "annotated_labels": own,
+        "labels_count": sum(len(t.labels) for t in result.meta.tasks.values()),
+        "epochs": len(result.history),
         "lora_r": recipe.lora_r,
         "metrics": result.metrics,
         "recipe": asdict(recipe),
@@ -126,12 +135,9 @@ def load_training_run(adapter_dir: Path) -> TrainingRun | None:
     return TrainingRun(**data)
 
 
-def register_training_runs(writer: RecordWriter, adapter_dirs: dict[str, Path]) -> int:
-    """Submit each adapter's kept run; the uid makes a second registration a no-op."""
-    count = 0
-    for path in adapter_dirs.values():
-        run = load_training_run(path)
-        if run is not None:
-            writer.submit(run)
-            count += 1
-    return count
+def register_training_run(writer: RecordWriter, model_dir: Path) -> bool:
+    """Submit the model's kept run, if any; the uid makes a second registration a no-op."""
+    run = load_training_run(model_dir)
+    if run is not None:
+        writer.submit(run)
+    return run is not None

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, text
@@ -18,6 +19,9 @@ from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from tests.factories import at
 from tests.pg_cluster import PostgresCluster, find_pg_bin
+
+if TYPE_CHECKING:
+    from models.service.model import ServedModel
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -105,3 +109,25 @@ def sessions(engine: Engine) -> SessionFactory:
 def now() -> datetime:
     """A fixed clock: noon UTC on the day London moves to summer time."""
     return at("2026-03-29T12:00")
+
+
+# The tiny support model of the service and bot suites (imported lazily: most suites need no torch).
+
+
+@pytest.fixture(scope="session")
+def adapters_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny real support model directory (one LoRA adapter, intent and sentiment heads),
+    trained once per session with the project's own training function."""
+    from tests.loopback import INTENTS, SENTIMENTS, WINDOW, train_tiny_adapters
+
+    root = tmp_path_factory.mktemp("tiny-support-model")
+    return train_tiny_adapters(root, {"intent": INTENTS, "sentiment": SENTIMENTS}, window=WINDOW)
+
+
+@pytest.fixture(scope="session")
+def served_model(adapters_dir: Path) -> ServedModel:
+    """The tiny support model, loaded once for the session as the service loads it."""
+    from models.service.model import load_served_model
+    from models.service.settings import ServiceSettings
+
+    return load_served_model(ServiceSettings(adapters_dir=adapters_dir, device="cpu"))

@@ -1,8 +1,8 @@
 """(c) fp32 vs bf16 (autocast) vs int8 (dynamic quantisation) on CPU: throughput and accuracy.
 
-Usage: python -m benchmarks.service.bench_precision --adapters DIR --out results.jsonl
+Usage: python -m benchmarks.service.bench_precision [--model DIR] --out results.jsonl
            [--rows 1000] [--repeats 3] [--batch-size 32]
-Accuracy is argmax accuracy of the intent adapter on the held-out split the trainer used (the
+Accuracy is argmax accuracy of the intent head on the held-out split the trainer used (the
 seeded 10 % stratified split of banking77/train.csv); throughput is the median over repeats of
 classifying the first --rows held-out texts, reported as tokens/s and as a share of the
 measured matmul limit (MiniLM-L6 ≈ 21 MFLOP per token).
@@ -25,6 +25,7 @@ import torch
 from benchmarks.service.harness import BANKING77, cpu_model
 from models.classifier import Classifier
 from models.data import load_rows
+from models.paths import default_model_dir
 from models.recipe import Recipe
 from models.split import stratified_split
 
@@ -33,22 +34,19 @@ LIMIT_GFLOPS = {"fp32": 156.0, "bf16": 408.0, "int8": 156.0}  # int8: no measure
 
 
 def held_out(rows_limit: int) -> tuple[list[str], list[str]]:
-    """Texts and labels of the trainer's held-out split."""
+    """Texts and labels of the trainer's intent held-out split."""
     rows = load_rows(BANKING77)
-    recipe = Recipe()
-    _, held = stratified_split(
-        [(r.source, r.label) for r in rows], recipe.held_out_fraction, recipe.seed
-    )
+    _, held = stratified_split([r.label for r in rows], 0.1, Recipe().seed)
     return [rows[i].text for i in held][:rows_limit], [rows[i].label or "" for i in held][
         :rows_limit
     ]
 
 
-def load(adapters: Path, precision: str) -> Classifier:
-    """The intent classifier, converted to `precision`."""
-    classifier = Classifier({"intent": adapters / "intent"}, device="cpu")
+def load(model: Path, precision: str) -> Classifier:
+    """The support model, converted to `precision`."""
+    classifier = Classifier(model, device="cpu")
     if precision == "int8":
-        encoder = classifier._tasks["intent"].encoder  # a benchmark may reach in
+        encoder = classifier.encoder
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.ao.quantization.quantize_dynamic(
@@ -108,7 +106,7 @@ def measure(
 def main() -> None:
     """Run each precision and append one JSON line each."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--adapters", type=Path, required=True)
+    parser.add_argument("--model", type=Path, default=default_model_dir())
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -118,7 +116,7 @@ def main() -> None:
     with args.out.open("a") as out:
         for precision in ("fp32", "bf16", "int8"):
             row = measure(
-                load(args.adapters, precision), texts, labels, precision=precision, args=args
+                load(args.model, precision), texts, labels, precision=precision, args=args
             )
             out.write(json.dumps(row) + "\n")
             out.flush()

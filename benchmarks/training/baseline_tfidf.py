@@ -24,9 +24,7 @@ def main(paths: list[str]) -> dict[str, object]:
     """Fit on the train part, report held-out metrics (overall and per source file)."""
     rows = load_many(paths)
     recipe = Recipe()
-    tr, held = stratified_split(
-        [(r.source, r.label) for r in rows], recipe.held_out_fraction, recipe.seed
-    )
+    tr, held = stratified_split([(r.source, r.label) for r in rows], 0.1, recipe.seed)
     start = time.perf_counter()
     clf = make_pipeline(
         make_union(

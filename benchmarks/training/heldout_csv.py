@@ -1,37 +1,39 @@
-"""Write the seeded held-out part of one or more labelled CSVs to a new CSV (for `eval`).
+"""Write the held-out part of every corpus of the support model's data plan to CSV files.
 
-Usage: python -m benchmarks.training.heldout_csv OUT.csv DATA.csv [DATA2.csv ...]
-       [--source-filter NAME]   (keep held-out rows from files whose path contains NAME)
+Usage: python -m benchmarks.training.heldout_csv OUT_DIR [--data-root ../shared/data]
+Writes OUT_DIR/<corpus>.csv (`text,label`; out-of-domain corpora `text` only) with exactly the
+rows `costbot train` held out, so `costbot eval --task T --data OUT_DIR/<corpus>.csv` reproduces
+the model card's figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+from pathlib import Path
 
-from models.data import load_many
-from models.recipe import Recipe
-from models.split import stratified_split
+from models.corpora import OOD
+from models.presets import support_corpora
 
 
 def main() -> None:
-    """Recreate the training split (same strata, fraction and seed) and write its held-out rows."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("out")
-    ap.add_argument("data", nargs="+")
-    ap.add_argument("--source-filter", default="")
-    args = ap.parse_args()
-    rows = load_many(args.data)
-    recipe = Recipe()
-    _, held = stratified_split(
-        [(r.source, r.label) for r in rows], recipe.held_out_fraction, recipe.seed
-    )
-    with open(args.out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        for i in held:
-            if args.source_filter in rows[i].source:
-                writer.writerow([rows[i].text, rows[i].label])
+    """Rebuild the corpora (same files, seed and splits) and write each held-out part."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for corpus in support_corpora(args.data_root):
+        if not corpus.held:
+            continue
+        path = args.out / f"{corpus.name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            labelled = corpus.role != OOD
+            writer.writerow(["text", "label"] if labelled else ["text"])
+            for row in corpus.held:
+                writer.writerow([row.text, row.label] if labelled else [row.text])
+        print(f"{path}: {len(corpus.held)} rows")
 
 
 if __name__ == "__main__":

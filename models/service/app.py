@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from costing.prices import PriceBook, Prices, sync_from_settings
+from models.classifier import Rule
 from models.errors import ModelError
 from models.metering import device_meter
 from models.service.batcher import BatchPolicy, MicroBatcher
@@ -21,14 +22,14 @@ from models.service.handlers import install_error_handlers
 from models.service.identity import resolve_salt
 from models.service.metering import measured, unmetered
 from models.service.metrics import create_metrics
-from models.service.model import ServedModel, adapter_dirs, load_served_model
+from models.service.model import ServedModel, load_served_model, model_dir
 from models.service.pricing import BatchPricer
 from models.service.recording import Recorder
 from models.service.routes import router
 from models.service.runner import BatchRunner, Precision, RunnerConfig
 from models.service.settings import ServiceConfig
 from models.service.state import Runtime, ServiceState
-from models.training_cost import register_training_runs
+from models.training_cost import register_training_run
 from storage.db import create_db_engine, session_factory
 from storage.types import utc_now
 from storage.writer import RecordWriter
@@ -121,9 +122,9 @@ async def _load(
         return
     state.runtime = _runtime(state, model=served, book=book, options=options)
     state.runtime.batcher.start()
-    if model is None and state.writer is not None:
-        registered = register_training_runs(state.writer, adapter_dirs(state.settings.service))
-        log.info("registered %d adapter training runs (one-off costs for ROI)", registered)
+    writer = state.writer if model is None else None
+    if writer is not None and register_training_run(writer, model_dir(state.settings.service)):
+        log.info("registered the model's training run (a one-off cost for ROI)")
     log.info("model service ready: %s on %s", served.adapter_versions, served.device)
 
 
@@ -132,10 +133,9 @@ def _runtime(
 ) -> Runtime:
     settings = state.settings
     threshold = settings.service.unknown_threshold
-    thresholds = None if threshold is None else dict.fromkeys(model.tasks, threshold)
-    config = RunnerConfig(
-        bucket_size=options.bucket_size, thresholds=thresholds, precision=options.precision
-    )
+    own = model.classifier.rule("intent")
+    rules = None if threshold is None else {"intent": Rule(threshold, own.margin)}
+    config = RunnerConfig(bucket_size=options.bucket_size, rules=rules, precision=options.precision)
     meter = device_meter(model.device, settings.meter)
     runner = BatchRunner(
         model=model,

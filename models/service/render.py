@@ -7,7 +7,7 @@ from typing import Any
 from costing.figures import exact
 from models.classifier import TaskPrediction as Prediction
 from models.service.jobs import TextJob, TextOutcome
-from models.service.model import Adapter
+from models.service.model import ServedModel
 from models.service.schemas import (
     AdapterInfo,
     Cost,
@@ -57,17 +57,33 @@ def _cost(outcome: TextOutcome, *, latency_ms: float) -> Cost:
     )
 
 
-def adapter_info(adapter: Adapter, training_cost: dict[str, Any] | None) -> AdapterInfo:
-    """What /v1/models says about one adapter."""
-    meta = adapter.meta
-    keep = ("accuracy", "macro_f1", "accuracy_with_threshold", "unknown_rate_with_threshold", "n")
-    return AdapterInfo(
-        task=adapter.task,
-        labels=list(meta.labels),
-        version=adapter.version,
-        threshold=meta.threshold,
-        base_model=meta.base_model,
-        max_length=meta.max_length,
-        metrics={k: adapter.metrics[k] for k in keep if k in adapter.metrics},
-        training_cost=training_cost or adapter.metrics.get("training_cost"),
-    )
+def adapter_infos(model: ServedModel, training_cost: dict[str, Any] | None) -> list[AdapterInfo]:
+    """What /v1/models says about each task of the loaded model."""
+    meta = model.classifier.meta
+    return [
+        AdapterInfo(
+            task=task,
+            labels=list(spec.labels),
+            version=model.version,
+            threshold=spec.threshold,
+            margin=spec.margin,
+            rule=spec.rule,
+            base_model=meta.base_model,
+            max_length=meta.max_length,
+            metrics=_headline(model.metrics.get(task, {})),
+            training_cost=training_cost,
+        )
+        for task, spec in meta.tasks.items()
+    ]
+
+
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Scalar held-out figures of a task (per corpus for sentiment)."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, int | float):
+            flat[key] = value
+        elif isinstance(value, dict) and "accuracy" in value:
+            flat[f"{key}_accuracy"] = value["accuracy"]
+            flat[f"{key}_macro_f1"] = value["macro_f1"]
+    return flat

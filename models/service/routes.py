@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from models.service.errors import OverloadedError
 from models.service.jobs import Origin, TextJob, TextOutcome
-from models.service.render import adapter_info, item_result
+from models.service.render import adapter_infos, item_result
 from models.service.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -111,13 +111,15 @@ async def readyz(service: StateDep) -> Response:
 
 @router.get("/v1/models", response_model=ModelsResponse, responses=ERRORS)  # type: ignore[arg-type]
 async def models(service: StateDep) -> ModelsResponse:
-    """The loaded adapters: task, labels, version, threshold, metrics, training cost."""
+    """The loaded model: its tasks, labels, `unknown` rule, metrics and training cost."""
     model = service.ready_runtime().model
     costs = await asyncio.to_thread(service.training_costs)
     return ModelsResponse(
         model_name=model.model_name,
         device=model.device,
-        adapters=[adapter_info(a, costs.get((a.task, a.version))) for a in model.adapters.values()],
+        version=model.version,
+        operating_point=model.classifier.meta.operating_point,
+        adapters=adapter_infos(model, costs.get(("support", model.version))),
     )
 
 

@@ -12,7 +12,7 @@ import torch
 
 from costing.cost_model import CostBreakdown, split_cost
 from costing.measurement import Measurement
-from models.classifier import TaskPrediction
+from models.classifier import Rule, TaskPrediction
 from models.service.batcher import Pending
 from models.service.jobs import TextJob, TextOutcome
 from models.service.metrics import ServiceMetrics
@@ -30,10 +30,10 @@ Precision = Literal["fp32", "bf16"]
 
 @dataclass(frozen=True)
 class RunnerConfig:
-    """How a batch is computed: rows per padded bucket, `unknown` thresholds, precision."""
+    """How a batch is computed: rows per padded bucket, `unknown` rules by task, precision."""
 
     bucket_size: int = 16
-    thresholds: Mapping[str, float] | None = None
+    rules: Mapping[str, Rule] | None = None
     precision: Precision = "fp32"
 
 
@@ -95,15 +95,17 @@ class BatchRunner:
         return answers
 
     def _forward_tasks(self, jobs: Sequence[TextJob], answers: Answers) -> None:
-        for task, indices in _by_task(jobs).items():
-            predictions = self._model.classifier.predict(
-                [jobs[i].text for i in indices],
-                tasks=[task],
-                thresholds=self._config.thresholds,
-                batch_size=self._config.bucket_size,
-            )
-            for i, prediction in zip(indices, predictions, strict=True):
-                answers[i][task] = prediction.tasks[task]
+        """One encoder forward per bucket for the whole batch; each job keeps its own tasks."""
+        tasks = sorted({task for job in jobs for task in job.tasks})
+        predictions = self._model.classifier.predict(
+            [job.text for job in jobs],
+            tasks=tasks,
+            rules=self._config.rules,
+            batch_size=self._config.bucket_size,
+        )
+        for job, answer, prediction in zip(jobs, answers, predictions, strict=True):
+            for task in job.tasks:
+                answer[task] = prediction.tasks[task]
 
     def _observe(
         self,
@@ -147,14 +149,6 @@ def _autocast(precision: Precision, device: torch.device) -> AbstractContextMana
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
-
-
-def _by_task(jobs: Sequence[TextJob]) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = {}
-    for i, job in enumerate(jobs):
-        for task in job.tasks:
-            groups.setdefault(task, []).append(i)
-    return groups
 
 
 def _outcome(

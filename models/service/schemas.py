@@ -145,12 +145,16 @@ class Readiness(BaseModel):
 
 
 class AdapterInfo(BaseModel):
-    """One loaded adapter."""
+    """One task of the loaded model (every task shares one adapter and one encoder forward)."""
 
     task: str
     labels: list[str]
     version: str
-    threshold: float
+    threshold: float = Field(description="Below this max-softmax score the answer is unknown.")
+    margin: float = Field(
+        default=0.0, description="Below this gap between the two best scores: unknown."
+    )
+    rule: str = Field(default="", description="How the label is chosen, in words.")
     base_model: str
     max_length: int
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -160,8 +164,17 @@ class AdapterInfo(BaseModel):
 
 
 class ModelsResponse(BaseModel):
-    """The loaded model: base, device and adapters."""
+    """The loaded model: base, device, version, its tasks and its `unknown` operating point."""
 
     model_name: str
     device: str
+    version: str = Field(default="", description="Content hash of the adapter and heads.")
+    operating_point: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "How the intent `unknown` rule was chosen: least expected cost on held-out data, "
+            "from the escalation cost (a human ticket) and the cost of a wrong answer (ticket + "
+            "penalty), both from the price settings at training time, and what it did there."
+        ),
+    )
     adapters: list[AdapterInfo]

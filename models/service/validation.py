@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from models.service.errors import InvalidRequestError
@@ -27,12 +28,24 @@ def checked_texts(request: ClassifyRequest, settings: ServiceSettings) -> list[s
 
 
 def _check_text(index: int, text: str, limit: int) -> None:
-    if not text.strip():
-        raise InvalidRequestError("empty_text", f"text {index} is empty")
+    if "\x00" in text or any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise InvalidRequestError(
+            "invalid_text", f"text {index} holds a NUL or an unpaired surrogate; send plain UTF-8"
+        )
+    if not has_visible_character(text):
+        raise InvalidRequestError("empty_text", f"text {index} has no visible character")
     if len(text) > limit:
         raise InvalidRequestError(
             "text_too_long", f"text {index} has {len(text)} characters; the limit is {limit}"
         )
+
+
+def has_visible_character(text: str) -> bool:
+    """True when some character is neither a control/format code point nor a separator
+    (Unicode categories C* and Z*), after NFKC normalisation: a zero-width space is invisible."""
+    return any(
+        unicodedata.category(ch)[0] not in "CZ" for ch in unicodedata.normalize("NFKC", text)
+    )
 
 
 def checked_tasks(requested: Sequence[str] | None, loaded: Sequence[str]) -> tuple[str, ...]:

@@ -1,4 +1,9 @@
-"""Shared fixtures: a small synthetic, clearly separable data set and one tiny trained adapter."""
+"""Shared fixtures: small synthetic, clearly separable corpora and one tiny trained support model.
+
+Intents are three topics (weather, food, music), sentiment is three tones (negative, neutral,
+positive) about everyday things, and the out-of-domain texts are sports, travel and science
+questions. Held-out rows are drawn with another seed than the training rows.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from models.corpora import INTENT, OOD, SENTIMENT, Corpus
+from models.data import Row
 from models.recipe import Recipe
+from models.report import EscalationCosts
 from models.train import TrainingResult, train
 
-TOPICS = {
+Templates = dict[str, tuple[list[str], list[str]]]
+
+TOPICS: Templates = {
     "weather": (
         ["rain", "sunny", "storm", "forecast", "cloudy", "snow", "windy", "temperature"],
         ["will it {} tomorrow", "is the {} bad today", "tell me about the {} this week"],
@@ -27,17 +37,87 @@ TOPICS = {
         ["play my {} please", "when is the next {}", "recommend a good {} to listen to"],
     ),
 }
+THINGS = ["phone", "hotel", "movie", "book", "laptop", "train", "jacket", "game"]
+TONES: Templates = {
+    "negative": (
+        THINGS,
+        ["this {} is awful and broken", "i hate this terrible {}", "worst {} ever, so angry"],
+    ),
+    "neutral": (
+        THINGS,
+        ["the {} is on the table", "i bought a {} on tuesday", "the {} is blue"],
+    ),
+    "positive": (
+        THINGS,
+        ["i love this wonderful {}", "the {} is great, thank you", "best {} ever, so happy"],
+    ),
+}
+OFF_TOPIC: Templates = {
+    "": (
+        ["football", "tennis", "paris", "tokyo", "volcanoes", "planets", "chess", "rome"],
+        [
+            "how many players are in {}",
+            "book a flight to {} next month",
+            "explain the science of {}",
+            "who is the best at {}",
+        ],
+    )
+}
+
+COSTS = EscalationCosts(escalate=1.0, wrong=4.0, ood_prior=0.1)
+TINY_RECIPE = Recipe(
+    epochs=3,
+    batch_size=16,
+    lr=2e-3,
+    head_lr=2e-2,
+    patience=10,
+    lora_r=4,
+    lora_alpha=8,
+    max_length=32,
+    label_smoothing=0.0,
+)
 
 
-def synthetic_rows(per_label: int = 30, seed: int = 0) -> list[tuple[str, str]]:
-    """Return (text, label) pairs: each label has its own words and sentence templates."""
+def synthetic_rows(templates: Templates, per_label: int, seed: int) -> list[tuple[str, str]]:
+    """(text, label) pairs: each label has its own words and sentence templates."""
     rng = random.Random(seed)
-    rows = []
-    for label, (words, templates) in TOPICS.items():
-        for _ in range(per_label):
-            rows.append((rng.choice(templates).format(rng.choice(words)), label))
+    rows = [
+        (rng.choice(forms).format(rng.choice(words)), label)
+        for label, (words, forms) in templates.items()
+        for _ in range(per_label)
+    ]
     rng.shuffle(rows)
     return rows
+
+
+def as_rows(pairs: Sequence[tuple[str, str]]) -> list[Row]:
+    """Rows from (text, label) pairs; an empty label means unlabelled (out-of-domain)."""
+    return [Row(text, label or None, "synthetic") for text, label in pairs]
+
+
+def synthetic_corpora(per_label: int = 24, held_per_label: int = 8, seed: int = 0) -> list[Corpus]:
+    """Intent, sentiment and out-of-domain corpora (as many rows as each of the other two),
+    held-out rows drawn with their own seed."""
+    return [
+        Corpus(
+            "topics",
+            INTENT,
+            as_rows(synthetic_rows(TOPICS, per_label, seed)),
+            as_rows(synthetic_rows(TOPICS, held_per_label, seed + 100)),
+        ),
+        Corpus(
+            "tones",
+            SENTIMENT,
+            as_rows(synthetic_rows(TONES, per_label, seed + 1)),
+            as_rows(synthetic_rows(TONES, held_per_label, seed + 101)),
+        ),
+        Corpus(
+            "off-topic",
+            OOD,
+            as_rows(synthetic_rows(OFF_TOPIC, 3 * per_label, seed + 2)),
+            as_rows(synthetic_rows(OFF_TOPIC, 3 * held_per_label, seed + 102)),
+        ),
+    ]
 
 
 def write_csv(
@@ -51,20 +131,6 @@ def write_csv(
     return path
 
 
-TINY_RECIPE = Recipe(
-    epochs=4,
-    batch_size=8,
-    lr=2e-3,
-    head_lr=2e-2,
-    patience=10,
-    lora_r=4,
-    lora_alpha=8,
-    max_length=32,
-    held_out_fraction=0.2,
-    label_smoothing=0.0,
-)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def one_thread() -> Iterator[None]:
     """Tiny batches gain nothing from more threads; one avoids oversubscribing a shared CPU."""
@@ -75,13 +141,22 @@ def one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def data_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic labelled CSV (90 rows, 3 labels)."""
-    return write_csv(tmp_path_factory.mktemp("data") / "train.csv", synthetic_rows())
+def corpora() -> list[Corpus]:
+    """The synthetic corpora of the session's tiny model."""
+    return synthetic_corpora()
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, data_csv: Path) -> TrainingResult:
-    """One tiny training run on the synthetic data, saved to a temporary adapter dir."""
-    out = tmp_path_factory.mktemp("adapter") / "topic"
-    return train("topic", [data_csv], out, recipe=TINY_RECIPE, device="cpu", progress=False)
+def trained(tmp_path_factory: pytest.TempPathFactory, corpora: list[Corpus]) -> TrainingResult:
+    """One tiny training run on the synthetic corpora, saved to a temporary model directory."""
+    out = tmp_path_factory.mktemp("model") / "support"
+    return train(
+        corpora, costs=COSTS, out_dir=out, recipe=TINY_RECIPE, device="cpu", progress=False
+    )
+
+
+@pytest.fixture(scope="session")
+def model_dir(trained: TrainingResult) -> Path:
+    """The tiny model's directory."""
+    assert trained.out_dir is not None
+    return trained.out_dir

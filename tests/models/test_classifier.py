@@ -1,105 +1,150 @@
-"""Loading adapters back: identical predictions, unknown detection, token counts, both modes."""
+"""Loading the model back: held-out figures reproduced, one encoder forward for every task,
+`unknown` only for intent, top-k, token counts, truncation and clear errors."""
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 import string
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from models.classifier import Classifier
-from models.data import load_rows
+from models.classifier import Classifier, Rule
+from models.corpora import INTENT, SENTIMENT, Corpus
 from models.errors import ModelError
 from models.evaluate import evaluate
-from models.split import stratified_split
+from models.metrics import UNKNOWN
 from models.train import TrainingResult
 from tests.models.conftest import TINY_RECIPE
 
 
 @pytest.fixture(scope="module")
-def clf(trained: TrainingResult) -> Classifier:
-    assert trained.out_dir is not None
-    return Classifier({"topic": trained.out_dir}, device="cpu")
+def clf(model_dir: Path) -> Classifier:
+    return Classifier(model_dir, device="cpu")
 
 
 def gibberish(n: int, seed: int = 1) -> list[str]:
     rng = random.Random(seed)
-    word = lambda: "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(5, 12)))  # noqa: E731
+
+    def word() -> str:
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(5, 12)))
+
     return [f"{word()} {word()}" for _ in range(n)]
 
 
-def test_round_trip_reproduces_training_metrics(
-    clf: Classifier, trained: TrainingResult, data_csv: Path
+OFF_TOPIC = ["who won the election", "how do i reset my password", "my card has not arrived"]
+
+
+def test_round_trip_reproduces_the_held_out_figures(
+    clf: Classifier, trained: TrainingResult, corpora: list[Corpus]
 ) -> None:
-    rows = load_rows(data_csv)
-    _, held = stratified_split(
-        [(r.source, r.label) for r in rows], TINY_RECIPE.held_out_fraction, TINY_RECIPE.seed
-    )
-    result = evaluate(clf, "topic", [rows[i] for i in held])
-    assert result["n"] == trained.n_held_out
-    assert result["accuracy_argmax"] == trained.metrics["accuracy"]
-    assert result["per_label_f1"].keys() == trained.metrics["per_label_f1"].keys()
+    intent = next(c for c in corpora if c.role == INTENT)
+    tones = next(c for c in corpora if c.role == SENTIMENT)
+    saved = trained.metrics["intent"]
+    result = evaluate(clf, "intent", intent.held)
+    assert result["n"] == saved["n"] == len(intent.held)
+    assert result["top1_accuracy"] == saved["top1_accuracy"]
+    assert result["per_label_f1"] == saved["per_label_f1"]
+    # The threshold is one of the held-out scores: merging LoRA may move that one row by 1e-7.
+    assert result["accuracy"] == pytest.approx(saved["served_accuracy"], abs=1 / len(intent.held))
+    assert result["threshold"] == pytest.approx(trained.meta.tasks["intent"].threshold)
+    sentiment = evaluate(clf, "sentiment", tones.held)
+    assert sentiment["accuracy"] == trained.metrics["sentiment"]["tones"]["accuracy"]
+    assert sentiment["macro_f1"] == pytest.approx(trained.metrics["sentiment"]["tones"]["macro_f1"])
 
 
-def test_reload_and_shared_mode_give_identical_predictions(
-    clf: Classifier, trained: TrainingResult
-) -> None:
-    texts = ["will it snow tomorrow", "play my album please", "i want to order a pizza"]
-    first = [p.tasks["topic"] for p in clf.predict(texts)]
-    assert [a.label for a in first] == ["weather", "music", "food"]
-    again = Classifier({"topic": trained.out_dir or ""}, device="cpu")
-    assert [p.tasks["topic"] for p in again.predict(texts)] == first
-    shared = Classifier({"topic": trained.out_dir or ""}, device="cpu", mode="shared")
-    scores = [p.tasks["topic"].score for p in shared.predict(texts)]
-    np.testing.assert_allclose(scores, [a.score for a in first], atol=1e-4)
+def test_meta_tasks_labels_and_rules(clf: Classifier, trained: TrainingResult) -> None:
+    assert clf.tasks == ["intent", "sentiment"]
+    assert clf.labels("intent") == ["food", "music", "weather"]
+    assert clf.labels("sentiment") == ["negative", "neutral", "positive"]
+    own = trained.meta.tasks["intent"]
+    assert clf.rule("intent") == Rule(own.threshold, own.margin)
+    assert clf.rule("sentiment") == Rule(0.0, 0.0)
+    assert clf.meta.max_length == TINY_RECIPE.max_length
 
 
-def test_unknown_for_gibberish_with_calibrated_threshold(clf: Classifier) -> None:
-    preds = clf.predict(gibberish(20))
-    assert sum(p.tasks["topic"].label == "unknown" for p in preds) >= 16
+def test_one_encoder_forward_per_bucket_whatever_the_number_of_tasks(clf: Classifier) -> None:
+    texts = [*gibberish(5), "will it rain tomorrow", "where can i eat sushi", "play my song please"]
+    forwards: list[int] = []
+    hook = clf.encoder.register_forward_hook(lambda *_: forwards.append(1))
+    try:
+        runs = {}
+        for tasks in (["intent"], ["sentiment"], ["intent", "sentiment"]):
+            forwards.clear()
+            runs[len(tasks), tasks[0]] = clf.predict(texts, tasks=tasks, batch_size=3)
+            buckets = math.ceil(len(texts) / 3)
+            assert len(clf.last_batches) == buckets
+            assert len(forwards) == buckets
+            assert sum(b.size for b in clf.last_batches) == len(texts)
+    finally:
+        hook.remove()
+    both = runs[2, "intent"]
+    assert [p.tasks["intent"] for p in both] == [p.tasks["intent"] for p in runs[1, "intent"]]
+    assert [p.tasks["sentiment"] for p in both] == [
+        p.tasks["sentiment"] for p in runs[1, "sentiment"]
+    ]
+    assert all(set(p.tasks) == {"intent", "sentiment"} for p in both)
+    assert all(set(p.tasks) == {"intent"} for p in runs[1, "intent"])
+
+
+def test_sentiment_never_answers_unknown(clf: Classifier) -> None:
+    texts = [*gibberish(20, seed=2), *OFF_TOPIC]
+    preds = clf.predict(texts, tasks=["sentiment"])
+    assert all(p.tasks["sentiment"].label in clf.labels("sentiment") for p in preds)
+    clear = clf.predict(["i love this wonderful phone", "this laptop is awful and broken"])
+    assert [p.tasks["sentiment"].label for p in clear] == ["positive", "negative"]
+
+
+def test_intent_unknown_for_gibberish_and_off_topic_and_rule_override(clf: Classifier) -> None:
+    noise = [*gibberish(20), *OFF_TOPIC]
+    preds = clf.predict(noise)
+    assert sum(p.tasks["intent"].label == UNKNOWN for p in preds) >= 0.8 * len(noise)
     inside = clf.predict(["is the storm bad today", "where can i eat sushi"])
-    assert [p.tasks["topic"].label for p in inside] == ["weather", "food"]
-    lowered = clf.predict(gibberish(20), thresholds={"topic": 0.0})
-    assert all(p.tasks["topic"].label != "unknown" for p in lowered)
+    assert [p.tasks["intent"].label for p in inside] == ["weather", "food"]
+    lowered = clf.predict(noise, rules={"intent": Rule(0.0, 0.0)})
+    assert all(p.tasks["intent"].label != UNKNOWN for p in lowered)
+    assert [p.tasks["intent"].score for p in lowered] == [p.tasks["intent"].score for p in preds]
+    strict = clf.predict(["is the storm bad today"], rules={"intent": Rule(0.0, 1.01)})
+    assert strict[0].tasks["intent"].label == UNKNOWN  # no top-2 gap exceeds 1
 
 
 def test_top_k_tokens_and_truncation(clf: Classifier) -> None:
     long_text = " ".join(["rain"] * 100)
     preds = clf.predict(["rain", long_text], top_k=2)
-    assert [len(p.tasks["topic"].top) for p in preds] == [2, 2]
+    assert [len(p.tasks["intent"].top) for p in preds] == [2, 2]
+    assert [len(p.tasks["sentiment"].top) for p in preds] == [2, 2]
+    top = preds[0].tasks["intent"].top
+    assert top[0][1] >= top[1][1] and top[0][1] == preds[0].tasks["intent"].score
     assert preds[0].n_tokens == 3 and not preds[0].truncated
     assert preds[1].n_tokens == 102 and preds[1].truncated
+    assert preds[1].tasks["intent"].truncated
     assert sum(b.size for b in clf.last_batches) == 2
     assert sum(b.real_tokens for b in clf.last_batches) == 3 + TINY_RECIPE.max_length
-    assert preds[0].to_dict()["tasks"]["topic"]["label"] == preds[0].tasks["topic"].label
+    assert len(clf.predict(["rain"], top_k=1)[0].tasks["sentiment"].top) == 1
+    as_dict = preds[0].to_dict()
+    assert as_dict["tasks"]["intent"]["label"] == preds[0].tasks["intent"].label
+    assert as_dict["n_tokens"] == 3
 
 
-def test_errors_for_wrong_task_and_missing_dir(clf: Classifier, tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="not loaded"):
-        clf.predict(["x"], tasks=["intent"])
-    with pytest.raises(ModelError, match="adapter directory not found"):
-        Classifier({"topic": tmp_path / "missing"}, device="cpu")
+def test_errors_for_unknown_task_missing_dir_and_non_model_dir(
+    clf: Classifier, model_dir: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ModelError, match="task 'topic' not in the model"):
+        clf.predict(["x"], tasks=["topic"])
+    with pytest.raises(ModelError, match="not in the model"):
+        clf.labels("emotion")
+    with pytest.raises(ModelError, match="model directory not found"):
+        Classifier(tmp_path / "missing", device="cpu")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelError, match="not an adapter directory"):
-        Classifier({"topic": tmp_path / "empty"}, device="cpu")
-
-
-def test_two_adapters_on_one_shared_base(trained: TrainingResult, tmp_path: Path) -> None:
-    assert trained.out_dir is not None
-    twin = tmp_path / "twin"
-    shutil.copytree(trained.out_dir, twin)
-    config = json.loads((twin / "config.json").read_text())
-    (twin / "config.json").write_text(json.dumps({**config, "task": "twin"}))
-    texts = ["will it snow tomorrow", "where can i eat sushi"]
-    for mode in ("merged", "shared"):
-        both = Classifier({"topic": trained.out_dir, "twin": twin}, device="cpu", mode=mode)
-        preds = both.predict(texts)
-        assert [sorted(p.tasks) for p in preds] == [["topic", "twin"]] * 2
-        for p in preds:
-            assert p.tasks["topic"].label == p.tasks["twin"].label
-            assert p.tasks["topic"].score == pytest.approx(p.tasks["twin"].score, abs=1e-5)
-        assert {b.task for b in both.last_batches} == {"topic", "twin"}
+    with pytest.raises(ModelError, match="not a support model directory"):
+        Classifier(tmp_path / "empty", device="cpu")
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    config = json.loads((broken / "config.json").read_text())
+    del config["tasks"]
+    (broken / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="malformed config"):
+        Classifier(broken, device="cpu")

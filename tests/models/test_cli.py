@@ -1,124 +1,108 @@
-"""The typer commands: JSON output, stdin, error exit codes, a one-epoch training."""
+"""The typer commands through the costbot command line: JSON output, stdin, one-line errors with
+exit status 2."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from models.cli import app
-from models.train import TrainingResult
-from tests.models.conftest import synthetic_rows, write_csv
+from costbot.cli import app
+from tests.models.conftest import TOPICS, synthetic_rows, write_csv
 
 runner = CliRunner()
 
 
-def test_predict_json_from_stdin(trained: TrainingResult) -> None:
+def _one_line_error(output: str, *expected: str) -> None:
+    """The output ends with one `error: ...` line naming the problem, and holds no traceback.
+
+    (Loading the base encoder may print transformers' "Loading weights" progress bar first.)
+    """
+    lines = output.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors == lines[-1:], output
+    for part in expected:
+        assert part in errors[0]
+    assert "Traceback" not in output
+
+
+def test_predict_json_from_stdin(model_dir: Path) -> None:
     res = runner.invoke(
         app,
-        ["predict", "--task", "topic", "--adapter", str(trained.out_dir), "--data", "-", "--json"],
+        ["predict", "--model", str(model_dir), "--data", "-", "--json", "--top-k", "2"],
         input="text\nwill it rain tomorrow\nqzxv wplk\n",
     )
     assert res.exit_code == 0, res.output
     lines = [json.loads(x) for x in res.stdout.strip().splitlines()]
     assert [x["text"] for x in lines] == ["will it rain tomorrow", "qzxv wplk"]
-    assert lines[0]["label"] == "weather" and lines[1]["label"] == "unknown"
-    assert {"score", "top", "n_tokens", "truncated"} <= set(lines[0])
+    assert set(lines[0]["tasks"]) == {"intent", "sentiment"}
+    assert lines[0]["tasks"]["intent"]["label"] == "weather"
+    assert lines[1]["tasks"]["intent"]["label"] == "unknown"
+    assert lines[1]["tasks"]["sentiment"]["label"] in {"negative", "neutral", "positive"}
+    assert len(lines[0]["tasks"]["sentiment"]["top"]) == 2
+    assert {"n_tokens", "truncated"} <= set(lines[0]) and lines[0]["n_tokens"] == 6
 
 
-def test_eval_json(trained: TrainingResult, tmp_path: Path) -> None:
-    data = write_csv(tmp_path / "eval.csv", synthetic_rows(per_label=4, seed=9))
+def test_predict_one_task(model_dir: Path) -> None:
     res = runner.invoke(
         app,
-        [
-            "eval",
-            "--task",
-            "topic",
-            "--adapter",
-            str(trained.out_dir),
-            "--data",
-            str(data),
-            "--json",
-        ],
+        ["predict", "--model", str(model_dir), "--data", "-", "--task", "sentiment"],
+        input="text\ni love this wonderful phone\n",
     )
+    assert res.exit_code == 0, res.output
+    label, score, text = res.stdout.strip().split("\t")
+    assert (label, text) == ("positive", "i love this wonderful phone")
+    assert 0.0 < float(score) <= 1.0
+
+
+def test_eval_json(model_dir: Path, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "eval.csv", synthetic_rows(TOPICS, per_label=4, seed=9))
+    args = ["eval", "--task", "intent", "--model", str(model_dir), "--data", str(data), "--json"]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["n"] == 12 and out["accuracy"] >= 0.9
+    assert out["n"] == 12 and out["accuracy"] >= 0.9 and out["restricted_to"] is None
+    never = json.loads(runner.invoke(app, [*args, "--threshold", "1.01"]).stdout)
+    assert (never["accuracy"], never["unknown_rate"], never["threshold"]) == (0.0, 1.0, 1.01)
+    assert never["top1_accuracy"] == out["top1_accuracy"]
+    restricted = json.loads(runner.invoke(app, [*args, "--restrict-labels"]).stdout)
+    assert restricted["restricted_to"] == ["food", "music", "weather"]
 
 
-def test_bad_file_exits_2_with_message(trained: TrainingResult, tmp_path: Path) -> None:
+def test_bad_file_exits_2_with_one_line(model_dir: Path, tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.csv")
     res = runner.invoke(
-        app,
-        [
-            "eval",
-            "--task",
-            "topic",
-            "--adapter",
-            str(trained.out_dir),
-            "--data",
-            str(tmp_path / "missing.csv"),
-        ],
+        app, ["eval", "--task", "intent", "--model", str(model_dir), "--data", missing]
     )
     assert res.exit_code == 2
-    assert "missing.csv: file not found" in res.output
+    _one_line_error(res.output, "missing.csv: file not found")
 
 
-def test_train_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    database = tmp_path / "costbot.db"
-    monkeypatch.setenv("COSTBOT_DATABASE__URL", f"sqlite:///{database}")
-    monkeypatch.setenv("COSTBOT_DATABASE__SPOOL_PATH", str(tmp_path / "spool.jsonl"))
-    data = write_csv(tmp_path / "d.csv", synthetic_rows(per_label=10))
-    out = tmp_path / "adapter"
-    from costbot.cli import app as costbot_app  # train reads the settings the face composes
-
+def test_unknown_task_exits_2_with_one_line(model_dir: Path, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "eval.csv", [("will it rain", "weather")])
     res = runner.invoke(
-        costbot_app,
-        [
-            "train",
-            "--task",
-            "topic",
-            "--data",
-            str(data),
-            "--epochs",
-            "1",
-            "--lora-r",
-            "2",
-            "--out",
-            str(out),
-            "--json",
-        ],
+        app, ["eval", "--task", "topic", "--model", str(model_dir), "--data", str(data)]
     )
-    assert res.exit_code == 0, res.output
-    summary = json.loads(res.stdout.strip().splitlines()[-1])
-    assert summary["epochs_run"] == 1 and summary["n_train"] == 27
-    assert json.loads((out / "adapter_config.json").read_text())["r"] == 2
-    _assert_training_run_recorded(database, out, tmp_path)
+    assert res.exit_code == 2
+    _one_line_error(res.output, "task 'topic' not in the model")
 
 
-def _assert_training_run_recorded(database: Path, out: Path, tmp_path: Path) -> None:
-    """The run was metered, priced, stored, kept with the adapter; registering is idempotent."""
-    from sqlmodel import Session, select
+def test_train_refuses_a_non_empty_out_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    res = runner.invoke(app, ["train", "--out", str(out), "--data-root", str(tmp_path)])
+    assert res.exit_code == 2
+    _one_line_error(res.output, "is not empty", "--force")
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
-    from models.training_cost import adapter_version, register_training_runs
-    from storage.db import create_db_engine
-    from storage.settings import DatabaseSettings
-    from storage.tables import TrainingRun
-    from storage.writer import RecordWriter
 
-    settings = DatabaseSettings(url=f"sqlite:///{database}", spool_path=tmp_path / "s2.jsonl")
-    engine = create_db_engine(settings)
-    writer = RecordWriter(engine, settings).start()
-    register_training_runs(writer, {"topic": out})  # a service loading it a second time
-    writer.close()
-    with Session(engine) as session:
-        runs = session.exec(select(TrainingRun)).all()
-    assert len(runs) == 1
-    run = runs[0]
-    assert run.task == "topic" and run.adapter_version == adapter_version(out)
-    assert run.wall_s > 0 and run.cpu_s > 0 and run.energy_uj > 0
-    assert run.energy_method in {"cpu-time-estimate", "rapl", "nvml-counter+rapl"}
-    assert run.cost_compute_pico > 0 and run.cost_data_pico > 0
-    assert run.data_rows == 30 and run.labels_count == 3
-    assert (out / "training_run.json").is_file()
+def test_train_with_a_data_root_lacking_files_exits_2(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    out = tmp_path / "model"
+    res = runner.invoke(app, ["train", "--out", str(out), "--data-root", str(root)])
+    assert res.exit_code == 2
+    _one_line_error(res.output, "banking77", "file not found")
+    assert not out.exists() or not any(out.iterdir())

@@ -26,7 +26,8 @@ class SlowClassifier:
 def slowed(model: ServedModel, delay_s: float) -> ServedModel:
     """A copy of the served model whose batches are slow."""
     return ServedModel(
-        SlowClassifier(model.classifier, delay_s),
-        model.tokenizer,  # type: ignore[arg-type]
-        model.adapters,
+        SlowClassifier(model.classifier, delay_s),  # type: ignore[arg-type]
+        model.path,
+        model.version,
+        model.metrics,
     )

@@ -18,8 +18,8 @@ from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.tables import InferenceRecord
 from tests.conftest import fast_test_settings
-from tests.loopback import running
-from tests.service.conftest import INTENTS, SENTIMENTS, WINDOW, service_settings
+from tests.loopback import INTENTS, SENTIMENTS, WINDOW, running
+from tests.service.conftest import service_settings
 
 LONG_TEXT = " ".join(["my card has not arrived"] * 20)
 

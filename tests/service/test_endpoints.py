@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from models.service import create_app
 from models.service.model import ServedModel
 from storage.settings import DatabaseSettings
 from tests.conftest import fast_test_settings
-from tests.loopback import free_socket, running
+from tests.loopback import INTENTS, WINDOW, free_socket, running
 from tests.service.conftest import service_settings
 
 
@@ -29,11 +30,25 @@ def test_health_ready_models_metrics(
         httpx.post(f"{url}/v1/classify", json={"text": "my card is lost"}, timeout=30)
         metrics = httpx.get(f"{url}/metrics")
     assert ready == {"status": "ready", "model_loaded": True, "database": True, "reason": ""}
+    assert models["model_name"] == served_model.model_name and models["device"] == "cpu"
+    assert len(models["version"]) == 12 and models["version"] == served_model.version
     adapters = {a["task"]: a for a in models["adapters"]}
     assert set(adapters) == {"intent", "sentiment"}
-    assert adapters["sentiment"]["labels"] == ["negative", "positive"]
-    assert len(adapters["intent"]["version"]) == 12 and 0 <= adapters["intent"]["threshold"] <= 1
-    assert "accuracy" in adapters["intent"]["metrics"]
+    assert adapters["intent"]["labels"] == sorted(INTENTS)
+    assert adapters["sentiment"]["labels"] == ["negative", "neutral", "positive"]
+    assert {a["version"] for a in adapters.values()} == {models["version"]}  # one adapter
+    intent, sentiment = adapters["intent"], adapters["sentiment"]
+    assert 0 < intent["threshold"] <= 1 and intent["margin"] >= 0 and "unknown" in intent["rule"]
+    assert (sentiment["threshold"], sentiment["margin"]) == (0.0, 0.0)
+    assert "never unknown" in sentiment["rule"]
+    point = models["operating_point"]
+    assert (point["threshold"], point["margin"]) == pytest.approx(
+        (intent["threshold"], intent["margin"]), abs=1e-6
+    )
+    assert point["cost_wrong"] > point["cost_escalate"] > 0 and 0 < point["ood_prior"] < 1
+    assert {"top1_accuracy", "served_accuracy", "unknown_rate"} <= set(intent["metrics"])
+    assert "tiny-sentiment_accuracy" in sentiment["metrics"]
+    assert intent["max_length"] == WINDOW and intent["base_model"] == models["model_name"]
     assert metrics.headers["content-type"].startswith("text/plain")
     for name in (
         "costbot_batch_size_bucket",
@@ -66,7 +81,7 @@ def test_a_model_that_cannot_load_is_503_not_a_crash(tmp_path: Path) -> None:
     with running(create_app(settings), ready=False) as url:
         ready = httpx.get(f"{url}/readyz", timeout=30)
         reply = httpx.post(f"{url}/v1/classify", json={"text": "hi"}, timeout=30)
-    assert ready.status_code == 503 and "no adapters found" in ready.json()["reason"]
+    assert ready.status_code == 503 and "model directory not found" in ready.json()["reason"]
     assert (reply.status_code, reply.json()["code"]) == (503, "model_not_ready")
     assert int(reply.headers["Retry-After"]) > 0
 

@@ -1,0 +1,28 @@
+"""The served model's own figures agree with what the classifier computes."""
+
+from __future__ import annotations
+
+from models.service.model import ServedModel
+from tests.loopback import WINDOW
+
+TEXTS = [
+    "my card has not arrived",
+    "@united see https://example.com/a/very/long/path?with=query&and=more my bag is lost",
+    " ".join(["my card has not arrived"] * 5),
+]
+
+
+def test_token_counts_match_what_the_encoder_sees(served_model: ServedModel) -> None:
+    predictions = served_model.classifier.predict(TEXTS)
+    counts = served_model.count_tokens(TEXTS)
+    assert counts == [p.n_tokens for p in predictions]
+    assert [p.truncated for p in predictions] == [n > WINDOW for n in counts]
+    assert predictions[2].truncated and not predictions[0].truncated
+    assert served_model.window("intent") == served_model.window("sentiment") == WINDOW
+
+
+def test_identity_is_the_one_adapter(served_model: ServedModel) -> None:
+    assert served_model.tasks == ["intent", "sentiment"]
+    assert served_model.adapter_versions == f"support@{served_model.version}"
+    assert served_model.model_version == served_model.version and len(served_model.version) == 12
+    assert served_model.metrics["intent"]["n"] == 15
