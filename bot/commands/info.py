@@ -38,11 +38,21 @@ def _adapter_field(adapter: dict[str, Any], currency: str) -> ReplyField:
     )[:300]
     lines = [
         f"version `{adapter.get('version', '?')}`, {len(adapter.get('labels', []))} labels, "
-        f"threshold {_number(adapter.get('threshold', 0))}",
+        + _unknown_rule(adapter),
         f"metrics (measured on held-out data): {shown or 'none recorded'}",
         f"training cost: {_training_cost(adapter.get('training_cost'), currency)}",
     ]
     return ReplyField(str(adapter.get("task", "?")), "\n".join(lines))
+
+
+def _unknown_rule(adapter: dict[str, Any]) -> str:
+    """When the task answers `unknown`, in words."""
+    if not adapter.get("threshold") and not adapter.get("margin"):
+        return "never unknown"
+    return (
+        f"unknown below score {_number(adapter.get('threshold', 0))} "
+        f"or top-2 gap {_number(adapter.get('margin', 0))}"
+    )
 
 
 def _training_cost(cost: dict[str, Any] | None, currency: str) -> str:
