@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from models.service import create_app
 from models.service.model import ServedModel
@@ -20,9 +21,9 @@ def _sqlite(tmp_path: Path) -> DatabaseSettings:
 
 
 def test_health_ready_models_metrics(
-    tmp_path: Path, adapters_dir: Path, served_model: ServedModel
+    db_settings: DatabaseSettings, engine: Engine, adapters_dir: Path, served_model: ServedModel
 ) -> None:
-    settings = service_settings(_sqlite(tmp_path), adapters_dir)
+    settings = service_settings(db_settings, adapters_dir)
     with running(create_app(settings, model=served_model)) as url:
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
         ready = httpx.get(f"{url}/readyz").json()
