@@ -19,7 +19,7 @@ from models.network import task_logits
 if TYPE_CHECKING:
     from models.calibration import OperatingPoint
     from models.recipe import Recipe
-    from models.train import Built, Prepared
+    from models.run_state import Built, Prepared
 
 OFF_TOPIC_SAMPLE = 1000
 

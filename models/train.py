@@ -36,6 +36,7 @@ from models.inference import embed_all
 from models.network import Head, hidden_size, task_logits
 from models.recipe import Recipe
 from models.report import EscalationCosts, held_out_report
+from models.run_state import Built, Prepared
 from models.store import ModelMeta, TaskMeta, save_model
 
 TASKS = (INTENT, SENTIMENT)
@@ -71,26 +72,6 @@ class TrainingResult:
     n_held_out_rows: int
     best_epoch: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Prepared:
-    """Labels per task and the tokenizer, shared by every later step."""
-
-    labels: dict[str, list[str]]
-    tokenizer: Any
-    pad_id: int
-
-
-@dataclass
-class Built:
-    """The trainable network and its optimiser."""
-
-    model: Any
-    heads: dict[str, Head]
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
-    device: torch.device
 
 
 def seed_everything(seed: int) -> None:
