@@ -29,6 +29,9 @@ class EnergyReading:
     component: str
     energy: Energy
     method: EnergyMethod
+    # Why this is an estimate standing in for the component's meter (it raised or read an
+    # impossible value in this window), else None.
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)

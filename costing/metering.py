@@ -9,22 +9,29 @@ and RAPL energy mean when they do.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from costing.measurement import Measurement
+from costing.measurement import EnergyReading, Measurement
 from costing.meters.base import EnergyBackend, MeterStatus
 from costing.meters.estimate import CpuTimeEstimate, GpuTimeEstimate
 from costing.meters.nvml import GpuStats, NvmlMeter, probe_nvml
 from costing.meters.rapl import POWERCAP_ROOT, probe_rapl
 
 Clock = Callable[[], float]
+log = logging.getLogger(__name__)
+# A counter reading is believed only up to the device's power bound over the window plus this
+# much time (NVML's counter is quantised to steps of up to 100 ms).
+BOUND_SLACK_S = 0.1
+DEFAULT_CPU_WATTS_PER_CORE = Decimal("10")  # costing.settings.MeterSettings' defaults
+DEFAULT_GPU_WATTS = Decimal("350")
 
 
 class WindowOpenError(RuntimeError):
@@ -38,6 +45,18 @@ class WindowStart:
     wall: float
     cpu: float
     snapshots: tuple[Any, ...]
+
+
+READ_ERROR = "read_error"
+NEGATIVE_ENERGY = "negative_energy"
+ABOVE_POWER_BOUND = "above_power_bound"
+
+
+class _Failed:
+    """A backend's snapshot when its `begin` raised: the window falls back to the estimate."""
+
+    def __init__(self, error: Exception) -> None:
+        self.detail = type(error).__name__
 
 
 class Window:
@@ -56,7 +75,12 @@ class Window:
 
 
 class CostMeter:
-    """Times and energy of windows of work, through one backend per component."""
+    """Times and energy of windows of work, through one backend per component.
+
+    Measuring never fails the work: a backend that raises, or reads a negative energy or more
+    than its device's power bound allows over the window, is replaced for that window by the
+    time × watts estimate of its component, and the reading says why (`EnergyReading.fallback`).
+    """
 
     def __init__(
         self,
@@ -67,10 +91,13 @@ class CostMeter:
         statuses: Sequence[MeterStatus] = (),
         wall_clock: Clock = time.perf_counter,
         cpu_clock: Clock = time.process_time,
+        fallbacks: Mapping[str, EnergyBackend[None]] | None = None,
     ) -> None:
         self.device = device
         self.backends = tuple(backends)
+        self.fallbacks = dict(fallbacks) if fallbacks is not None else _default_fallbacks()
         self.statuses = list(statuses)
+        self._warned: set[tuple[str, str]] = set()
         self._sync = sync
         self._wall_clock = wall_clock
         self._cpu_clock = cpu_clock
@@ -79,7 +106,7 @@ class CostMeter:
         """Synchronise the device, then snapshot the clocks and counters."""
         if self._sync is not None:
             self._sync()
-        snapshots = tuple(backend.begin() for backend in self.backends)
+        snapshots = tuple(_begin(backend) for backend in self.backends)
         return WindowStart(self._wall_clock(), self._cpu_clock(), snapshots)
 
     def stop(self, token: WindowStart) -> Measurement:
@@ -89,11 +116,45 @@ class CostMeter:
         wall_s = self._wall_clock() - token.wall
         cpu_s = self._cpu_clock() - token.cpu
         readings = tuple(
-            backend.end(snapshot, wall_s=wall_s, cpu_s=cpu_s)
+            self._reading(backend, snapshot, wall_s=wall_s, cpu_s=cpu_s)
             for backend, snapshot in zip(self.backends, token.snapshots, strict=True)
         )
         gpu_s = wall_s if self.device.startswith("cuda") else 0.0
         return Measurement(wall_s, cpu_s, gpu_s, self.device, readings)
+
+    def _reading(
+        self, backend: EnergyBackend[Any], snapshot: Any, *, wall_s: float, cpu_s: float
+    ) -> EnergyReading:
+        """The backend's reading, or the estimate with the reason when it cannot be believed."""
+        times = {"wall_s": wall_s, "cpu_s": cpu_s}
+        if isinstance(snapshot, _Failed):
+            return self._fallback(backend, READ_ERROR, snapshot.detail, **times)
+        try:
+            reading = backend.end(snapshot, **times)
+        except Exception as error:  # any meter fault (OSError, ValueError, NVMLError, …)
+            return self._fallback(backend, READ_ERROR, type(error).__name__, **times)
+        problem = implausible(reading, max_watts=backend.max_watts, wall_s=wall_s)
+        if problem is not None:
+            return self._fallback(
+                backend, problem, str(reading.energy.microjoules) + " µJ", **times
+            )
+        return reading
+
+    def _fallback(
+        self, backend: EnergyBackend[Any], reason: str, detail: str, *, wall_s: float, cpu_s: float
+    ) -> EnergyReading:
+        estimate = self.fallbacks[backend.component]
+        reading = estimate.end(None, wall_s=wall_s, cpu_s=cpu_s)
+        if (backend.component, reason) not in self._warned:  # once each: it may recur per batch
+            self._warned.add((backend.component, reason))
+            log.warning(
+                "%s meter %s: %s (%s); such windows' energy is estimated",
+                backend.component,
+                type(backend).__name__,
+                reason,
+                detail,
+            )
+        return replace(reading, fallback=reason)
 
     @contextmanager
     def window(self) -> Iterator[Window]:
@@ -139,7 +200,35 @@ def build_meter(
     rapl, rapl_status = probe_rapl(powercap_root)
     backends.append(rapl if rapl is not None else CpuTimeEstimate(cpu_watts_per_core))
     statuses = [nvml_status, rapl_status, *_estimate_statuses(on_gpu)]
-    return CostMeter(device=device, backends=backends, sync=sync, statuses=statuses)
+    fallbacks = _default_fallbacks(cpu_watts_per_core=cpu_watts_per_core, gpu_watts=gpu_watts)
+    return CostMeter(
+        device=device, backends=backends, sync=sync, statuses=statuses, fallbacks=fallbacks
+    )
+
+
+def implausible(reading: EnergyReading, *, max_watts: float | None, wall_s: float) -> str | None:
+    """Why a reading cannot be true (negative, or above the power bound), else None."""
+    microjoules = reading.energy.microjoules
+    if microjoules < 0:
+        return NEGATIVE_ENERGY
+    if max_watts is not None and microjoules > max_watts * (max(wall_s, 0.0) + BOUND_SLACK_S) * 1e6:
+        return ABOVE_POWER_BOUND
+    return None
+
+
+def _begin(backend: EnergyBackend[Any]) -> Any:
+    try:
+        return backend.begin()
+    except Exception as error:  # any meter fault: this window falls back to the estimate
+        return _Failed(error)
+
+
+def _default_fallbacks(
+    *,
+    cpu_watts_per_core: Decimal | float = DEFAULT_CPU_WATTS_PER_CORE,
+    gpu_watts: Decimal | float = DEFAULT_GPU_WATTS,
+) -> dict[str, EnergyBackend[None]]:
+    return {"cpu": CpuTimeEstimate(cpu_watts_per_core), "gpu": GpuTimeEstimate(gpu_watts)}
 
 
 def describe_meters(

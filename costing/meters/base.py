@@ -24,6 +24,9 @@ class EnergyBackend(Protocol[StartT]):
     """
 
     component: str
+    # The most the device can draw (W); a reading above it over a window is not believed.
+    # None for estimates, which are computed from configured watts.
+    max_watts: float | None
 
     def begin(self) -> StartT:
         """Snapshot the counters at the start of a window."""

@@ -12,6 +12,7 @@ class CpuTimeEstimate:
     """CPU energy ≈ process CPU seconds × watts per busy core."""
 
     component = "cpu"
+    max_watts: float | None = None
 
     def __init__(self, watts_per_core: Decimal | float) -> None:
         self.watts_per_core = Decimal(str(watts_per_core))
@@ -33,6 +34,7 @@ class GpuTimeEstimate:
     """GPU energy ≈ window (GPU-held) seconds × the GPU's configured watts."""
 
     component = "gpu"
+    max_watts: float | None = None
 
     def __init__(self, watts: Decimal | float) -> None:
         self.watts = Decimal(str(watts))

@@ -15,6 +15,7 @@ from costing.units import Energy
 
 DEFAULT_COUNTER_STEP_S = 0.1  # NVML's counter updates every 10–100 ms; assume the slowest
 STEP_PROBE_S = 0.35
+GPU_MAX_WATTS = 1500.0  # above any single GPU board's limit: a reading above it is a fault
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class NvmlMeter:
         self, reader: NvmlReader, *, use_counter: bool = True, counter_min_window_s: float
     ) -> None:
         self.reader = reader
+        self.max_watts: float | None = GPU_MAX_WATTS
         self.use_counter = use_counter
         self.counter_min_window_s = counter_min_window_s
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -12,11 +13,13 @@ from costing.measurement import EnergyMethod, EnergyReading
 from costing.meters.base import MeterStatus
 from costing.units import Energy
 
+log = logging.getLogger(__name__)
 POWERCAP_ROOT = Path("/sys/class/powercap")
 _PACKAGE_ZONE = re.compile(r"intel-rapl:\d+")  # intel-rapl:0:1 etc. are sub-zones of a package
 _WRAP_POLL_WATTS = 1000  # poll fast enough that not even a 1 kW package wraps twice unseen
 _MAX_POLL_S = 60.0
 _MIN_POLL_S = 0.5
+PACKAGE_MAX_WATTS = 1000.0  # no CPU package draws a kilowatt: a reading above it is a fault
 
 
 class RaplUnavailableError(OSError):
@@ -54,6 +57,7 @@ class RaplMeter:
 
     def __init__(self, domains: list[RaplDomain], *, poll_s: float | None = None) -> None:
         self.domains = domains
+        self.max_watts: float | None = PACKAGE_MAX_WATTS * len(domains)
         self.poll_s = poll_s if poll_s is not None else _poll_interval(domains)
         self._lock = threading.Lock()
         self._fds = [os.open(domain.path / "energy_uj", os.O_RDONLY) for domain in domains]
@@ -127,7 +131,25 @@ def find_domains(root: Path = POWERCAP_ROOT) -> list[RaplDomain]:
     packages = [d for d in domains if d.name.startswith("package")]
     if not packages:
         raise RaplUnavailableError(f"no package zone among {[d.name for d in domains]}")
-    return packages
+    usable = [d for d in packages if _usable_range(d)]
+    if len(usable) < len(packages):
+        refused = ", ".join(
+            f"{d.path.name} (max_energy_range_uj {d.max_range_uj})"
+            for d in packages
+            if d not in usable
+        )
+        log.warning("RAPL zones refused, their counter range is unusable: %s", refused)
+    if not usable:
+        raise RaplUnavailableError(f"no package zone with a usable max_energy_range_uj: {refused}")
+    return usable
+
+
+def _usable_range(domain: RaplDomain) -> bool:
+    """A wrap needs a positive range above the counter's value; else a wrap reads as negative."""
+    try:
+        return 0 <= domain.read_uj() < domain.max_range_uj
+    except (OSError, ValueError):
+        return False
 
 
 def _domain(zone: Path) -> RaplDomain:

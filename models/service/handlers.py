@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from models.service.errors import InvalidRequestError, OverloadedError
 from models.service.state import ServiceState
+
+log = logging.getLogger(__name__)
 
 
 def install_error_handlers(app: FastAPI, state: ServiceState) -> None:
@@ -29,9 +33,15 @@ def install_error_handlers(app: FastAPI, state: ServiceState) -> None:
         code, detail = _describe_validation(error)
         return _error(state, request, status=422, code=code, detail=detail)
 
+    async def internal(request: Request, error: Exception) -> JSONResponse:
+        log.error("%s failed", request.url.path, exc_info=error)
+        detail = "the service failed on this request; it has been logged, try again"
+        return _error(state, request, status=500, code="internal_error", detail=detail)
+
     app.add_exception_handler(InvalidRequestError, invalid)
     app.add_exception_handler(OverloadedError, overloaded)
     app.add_exception_handler(RequestValidationError, malformed)
+    app.add_exception_handler(Exception, internal)  # every 5xx body is JSON with a code
 
 
 def _describe_validation(error: RequestValidationError) -> tuple[str, str]:

@@ -31,6 +31,7 @@ class ServiceMetrics:
     energy_uj: Counter
     co2_ng: Counter
     records_lost: Counter
+    meter_fallbacks: Counter
 
 
 def create_metrics() -> ServiceMetrics:
@@ -80,5 +81,12 @@ def create_metrics() -> ServiceMetrics:
         co2_ng=Counter("costbot_co2_nanograms", "Inference CO2-equivalent.", registry=registry),
         records_lost=Counter(
             "costbot_records_lost", "Inference records the writer refused.", registry=registry
+        ),
+        meter_fallbacks=Counter(
+            "costbot_meter_fallbacks",
+            "Batch windows whose energy was estimated because the meter failed or read an "
+            "impossible value, by component and reason.",
+            ["component", "reason"],
+            registry=registry,
         ),
     )

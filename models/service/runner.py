@@ -125,6 +125,9 @@ class BatchRunner:
                 name = component.removeprefix("cost_").removesuffix("_pico")
                 metrics.cost_pico.labels(name, priced.currency).inc(amount)
         metrics.energy_uj.inc(priced.cost.energy_used.microjoules)
+        for reading in measurement.readings:
+            if reading.fallback is not None:
+                metrics.meter_fallbacks.labels(reading.component, reading.fallback).inc()
         metrics.co2_ng.inc(priced.cost.co2.nanograms)
         for job in jobs:
             for task in job.tasks:
