@@ -37,7 +37,8 @@ def score(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     rows = load_rows(path, need_label=not args.ood)
     pred = served_labels(args.url, args.task, [r.text for r in rows], args.batch)
     if args.ood:
-        return {"file": path.name, "n": len(rows), "flagged_unknown": pred.count(UNKNOWN) / len(rows)}
+        flagged = pred.count(UNKNOWN) / len(rows)
+        return {"file": path.name, "n": len(rows), "flagged_unknown": flagged}
     gold = [r.label or "" for r in rows]
     m = classification_metrics(gold, pred, sorted(set(gold)))
     keep = ("n", "accuracy", "macro_f1", "macro_recall", "unknown_rate")
