@@ -2,13 +2,19 @@
 
 The jobs are plain functions elsewhere (``costing.jobs.run_job``, ``bot.summaries``); this module
 only says when each runs. Times are local to the configured time zone.
+
+Restarts: on start, a summary whose time fell within its grace time before now (while no process
+ran) is posted once at once, for the period it was due for; the claim table (``scheduled_post``)
+already makes a post happen once, so it is the only state needed, and the jobs stay closures
+over live objects (a persistent job store would have to pickle them and keep a second copy
+of what the claims say). Pending budget alerts live in the database; their job runs at start.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -24,6 +30,7 @@ from storage.types import utc_now
 log = logging.getLogger(__name__)
 AGGREGATION_JOB = "costbot-aggregation"
 ALERT_INTERVAL_S = 60
+SUMMARY_GRACE_S = 3600  # a summary posted up to an hour late is still worth posting
 Clock = Callable[[], datetime]
 
 
@@ -96,14 +103,14 @@ class _Posts:
     ) -> None:
         name = f"summary-{schedule.kind}-{schedule.channel_id}-{index}"
 
-        async def run() -> None:
+        async def run(due: datetime | None = None) -> None:
             await with_retries(
                 lambda: post_summary(
                     schedule,
                     poster=self.poster,
                     session_factory=self.sessions,
                     costing=self.costing,
-                    now=self.clock(),
+                    now=due or self.clock(),
                 ),
                 name=name,
                 delay_s=self.retry_delay_s,
@@ -111,8 +118,19 @@ class _Posts:
 
         trigger = summary_trigger(schedule, self.costing.timezone)
         scheduler.add_job(
-            run, trigger, id=name, coalesce=True, misfire_grace_time=3600, max_instances=1
+            run,
+            trigger,
+            id=name,
+            coalesce=True,
+            misfire_grace_time=SUMMARY_GRACE_S,
+            max_instances=1,
         )
+        missed = missed_fire(trigger, now=self.clock())
+        if missed is not None:
+            log.info("%s fell due at %s while not running: posting it now", name, missed)
+            scheduler.add_job(
+                run, kwargs={"due": missed}, id=f"catch-up-{name}", misfire_grace_time=None
+            )
 
     def add_alerts(self, scheduler: AsyncIOScheduler, channels: list[int]) -> None:
         if not channels:
@@ -131,7 +149,24 @@ class _Posts:
             )
 
         trigger = IntervalTrigger(seconds=ALERT_INTERVAL_S)
-        scheduler.add_job(alerts, trigger, id="budget-alerts", coalesce=True, max_instances=1)
+        scheduler.add_job(
+            alerts,
+            trigger,
+            id="budget-alerts",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=utc_now(),  # alerts raised while no process ran go out at start
+        )
+
+
+def missed_fire(trigger: CronTrigger, *, now: datetime) -> datetime | None:
+    """The trigger's latest fire time within the grace time before `now`, if any."""
+    fire = trigger.get_next_fire_time(None, now - timedelta(seconds=SUMMARY_GRACE_S))
+    missed: datetime | None = None
+    while fire is not None and fire <= now:
+        missed = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return missed
 
 
 def scheduler_problem(scheduler: AsyncIOScheduler | None) -> str | None:
