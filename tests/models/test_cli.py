@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from costbot.cli import app
+from models.paths import default_model_dir
 from tests.models.conftest import TOPICS, synthetic_rows, write_csv
 
 runner = CliRunner()
@@ -106,3 +108,41 @@ def test_train_with_a_data_root_lacking_files_exits_2(tmp_path: Path) -> None:
     assert res.exit_code == 2
     _one_line_error(res.output, "banking77", "file not found")
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_training_run_without_a_configured_database_writes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from costbot.settings import load_settings
+    from models.cli import record_training_run
+    from models.training_cost import load_training_run
+
+    monkeypatch.chdir(tmp_path)
+    run = load_training_run(default_model_dir())
+    assert run is not None
+    record_training_run(run, load_settings())
+    assert list(tmp_path.iterdir()) == []  # no ./costbot.db, no spool
+    assert "no database is configured" in capsys.readouterr().err
+
+
+def test_a_training_run_goes_to_the_configured_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmodel import Session, select
+
+    from costbot.settings import load_settings
+    from models.cli import record_training_run
+    from models.training_cost import load_training_run
+    from storage.db import create_db_engine
+    from storage.tables import TrainingRun
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    monkeypatch.setenv("COSTBOT_DATABASE__URL", url)
+    monkeypatch.setenv("COSTBOT_DATABASE__SPOOL_PATH", str(tmp_path / "spool.jsonl"))
+    run = load_training_run(default_model_dir())
+    assert run is not None
+    settings = load_settings()
+    record_training_run(run, settings)
+    with Session(create_db_engine(settings.database)) as session:
+        stored = session.exec(select(TrainingRun)).all()
+    assert [r.uid for r in stored] == [run.uid]
