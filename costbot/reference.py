@@ -16,8 +16,9 @@ Each section belongs to the package that uses it (named under its heading); `cos
 puts them together.
 
 Settings come from, highest precedence first: the environment, the TOML file named by
-`COSTBOT_CONFIG` (default `./costbot.toml`, optional), and the defaults below. In the file a
-key sits in its section (`[service]` / `port = 8765`); in the environment it is
+`COSTBOT_CONFIG` (default `./costbot.toml`, optional; when set, the file must exist), and the
+defaults below. An unknown `COSTBOT_*` variable is an error that names the closest valid one.
+In the file a key sits in its section (`[service]` / `port = 8765`); in the environment it is
 `COSTBOT_<SECTION>__<KEY>` (`COSTBOT_SERVICE__PORT=8765`). Secrets are read only from the
 environment: `DISCORD_TOKEN`, and `COSTBOT_DISCORD__USER_HASH_SALT`. `costbot config show`
 prints the effective settings with secrets masked.

@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.settings import BotConfig, DiscordSettings, ServiceEndpoint
+from bot.settings import BotConfig, DiscordSettings, ServiceEndpoint, SupportSettings
 from costbot.errors import SettingsError
 from costing.settings import (
     AggregationSettings,
@@ -35,6 +35,8 @@ from storage.settings import DatabaseSettings
 CONFIG_PATH_VARIABLE = "COSTBOT_CONFIG"
 DEFAULT_CONFIG_PATH = Path("costbot.toml")
 SECRET_KEYS = frozenset({"token", "discord_token", "password"})
+# Variables read outside the settings sections (e.g. by the test and benchmark harnesses).
+EXTRA_ENVIRONMENT: tuple[str, ...] = ("COSTBOT_SERVICE_TOKEN",)
 
 
 class Settings(BaseSettings):
@@ -51,6 +53,7 @@ class Settings(BaseSettings):
     meter: MeterSettings = Field(default_factory=MeterSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    support: SupportSettings = Field(default_factory=SupportSettings)
 
     @property
     def costing(self) -> CostingSettings:
@@ -70,7 +73,7 @@ class Settings(BaseSettings):
     def bot_config(self) -> BotConfig:
         """What the bot is built from (it reaches the service over HTTP only)."""
         endpoint = ServiceEndpoint(self.service.url, self.service.request_timeout_s)
-        return BotConfig(self.database, endpoint, self.costing, self.discord)
+        return BotConfig(self.database, endpoint, self.costing, self.discord, self.support)
 
     @classmethod
     def settings_customise_sources(
@@ -115,7 +118,10 @@ def config_path() -> Path:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings from file and environment; raise SettingsError naming the bad key."""
+    """Read the settings from file and environment; raise SettingsError naming the bad key,
+    an unknown ``COSTBOT_*`` variable (with the closest valid name) or a missing config file."""
+    _check_config_path()
+    _check_environment()
     try:
         settings = Settings(**overrides)
     except ValidationError as error:
@@ -124,6 +130,38 @@ def load_settings(**overrides: Any) -> Settings:
     if token:
         settings.discord.token = SecretStr(token)
     return settings
+
+
+def _check_config_path() -> None:
+    """``COSTBOT_CONFIG`` must name an existing file (the default ./costbot.toml is optional)."""
+    named = os.environ.get(CONFIG_PATH_VARIABLE)
+    if named is not None and not Path(named).is_file():
+        raise SettingsError(
+            f"{CONFIG_PATH_VARIABLE}={named}: no such file; create it or unset the variable"
+        )
+
+
+def environment_names() -> list[str]:
+    """Every ``COSTBOT_*`` variable costbot reads, e.g. ``COSTBOT_DATABASE__URL``."""
+    names = [CONFIG_PATH_VARIABLE, *EXTRA_ENVIRONMENT]
+    for section, field in Settings.model_fields.items():
+        annotation = field.annotation
+        for key in getattr(annotation, "model_fields", {}):
+            names.append(f"COSTBOT_{section}__{key}".upper())
+    return names
+
+
+def _check_environment() -> None:
+    """An unknown ``COSTBOT_*`` variable is an error naming the closest valid one."""
+    import difflib
+
+    valid = environment_names()
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if upper.startswith("COSTBOT_") and upper not in valid:
+            close = difflib.get_close_matches(upper, valid, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else "; see `costbot config reference`"
+            raise SettingsError(f"unknown setting variable {name}{hint}")
 
 
 def _describe(error: ValidationError) -> str:

@@ -26,13 +26,21 @@ if TYPE_CHECKING:
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@pytest.fixture(scope="session")
+def empty_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty costbot.toml outside every test's own folder."""
+    path = tmp_path_factory.mktemp("config") / "costbot.toml"
+    path.touch()
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_config(monkeypatch: pytest.MonkeyPatch, empty_config: Path) -> None:
     """No test reads the developer's costbot.toml or COSTBOT_* variables."""
     for name in list(os.environ):
         if name.startswith("COSTBOT_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name)
-    monkeypatch.setenv("COSTBOT_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("COSTBOT_CONFIG", str(empty_config))
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.service.harness import banking_texts, cpu_model, median_of, server
+from benchmarks.record import machine
+from benchmarks.service.harness import banking_texts, cpu_model, empty_config, median_of, server
 from benchmarks.service.load import bodies_from_texts, run_load
 
 NAIVE = {"COSTBOT_SERVICE__MAX_BATCH_SIZE": "1", "COSTBOT_SERVICE__MAX_WAIT_MS": "0"}
@@ -30,7 +32,7 @@ def _env(adapters: Path, db_dir: Path, policy: dict[str, str]) -> dict[str, str]
         "COSTBOT_SERVICE__DEVICE": "cpu",
         "COSTBOT_DATABASE__URL": f"sqlite:///{db_dir / 'bench.db'}",
         "COSTBOT_DATABASE__SPOOL_PATH": str(db_dir / "spool.jsonl"),
-        "COSTBOT_CONFIG": str(db_dir / "absent.toml"),
+        "COSTBOT_CONFIG": str(empty_config(db_dir)),
         **policy,
     }
 
@@ -50,27 +52,35 @@ def _measure(
     return {"concurrency": concurrency, **{k: median_of(runs, k) for k in keys}, "runs": runs}
 
 
+_SCRAPED = (
+    "costbot_batch_size_sum",
+    "costbot_batch_size_count",
+    "costbot_metering_overhead_seconds_sum",
+    "costbot_batch_compute_seconds_sum",
+)
+
+
 def _scrape(url: str) -> dict[str, float]:
-    """Mean batch size and per-batch metering overhead from /metrics."""
-    values: dict[str, float] = {}
+    """The batch counters of /metrics (cumulative since the server started)."""
+    values = dict.fromkeys(_SCRAPED, 0.0)
     for line in httpx.get(f"{url}/metrics").text.splitlines():
         name, _, value = line.partition(" ")
-        if name in (
-            "costbot_batch_size_sum",
-            "costbot_batch_size_count",
-            "costbot_metering_overhead_seconds_sum",
-            "costbot_batch_compute_seconds_sum",
-        ):
+        if name in values:
             values[name] = float(value)
-    count = values.get("costbot_batch_size_count", 0) or 1
+    return values
+
+
+def _batch_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Mean batch size and per-batch times over one concurrency level (its warm-ups included)."""
+    delta = {name: after[name] - before[name] for name in _SCRAPED}
+    count = delta["costbot_batch_size_count"] or 1
     return {
-        "mean_batch_size": round(values.get("costbot_batch_size_sum", 0) / count, 2),
+        "batches": int(delta["costbot_batch_size_count"]),
+        "mean_batch_size": round(delta["costbot_batch_size_sum"] / count, 2),
         "metering_overhead_us_per_batch": round(
-            1e6 * values.get("costbot_metering_overhead_seconds_sum", 0) / count, 1
+            1e6 * delta["costbot_metering_overhead_seconds_sum"] / count, 1
         ),
-        "compute_ms_per_batch": round(
-            1e3 * values.get("costbot_batch_compute_seconds_sum", 0) / count, 2
-        ),
+        "compute_ms_per_batch": round(1e3 * delta["costbot_batch_compute_seconds_sum"] / count, 2),
     }
 
 
@@ -89,15 +99,17 @@ def _config(
         server(_env(args.adapters, Path(tmp), policy), args=extra) as (url, _),
     ):
         for level in levels:
+            load_before = os.getloadavg()[0]
+            counters = _scrape(url)
             row = {
                 "config": name,
                 "policy": policy,
                 "args": list(extra),
                 **_measure(url, bodies, concurrency=level, args=args),
             }
+            row.update(_batch_figures(counters, _scrape(url)))
+            row["load_avg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             rows.append(row)
-        for row in rows:
-            row.update(_scrape(url))
     return rows
 
 
@@ -148,6 +160,8 @@ def main() -> None:
         for name, policy, levels, extra in plan:
             for row in _config(name, policy, levels=levels, extra=extra, args=args, bodies=bodies):
                 row["cpu"] = cpu_model()
+                row["machine"] = machine()
+                row["model_dir"] = str(args.adapters)
                 out.write(json.dumps(row) + "\n")
                 out.flush()
                 print(

@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
-from benchmarks.service.harness import banking_texts, cpu_model, server
+from benchmarks.record import machine
+from benchmarks.service.harness import banking_texts, cpu_model, empty_config, server
 from benchmarks.service.load import bodies_from_texts, run_load
 from storage.db import create_db_engine
 from storage.migrate import upgrade
@@ -63,7 +64,7 @@ def _env(adapters: Path, database: DatabaseSettings, root: Path) -> dict[str, st
         "COSTBOT_DATABASE__RETRY_ATTEMPTS": "1",
         "COSTBOT_DATABASE__RETRY_BASE_S": "0.1",
         "COSTBOT_DATABASE__REPLAY_INTERVAL_S": "1.0",
-        "COSTBOT_CONFIG": str(root / "absent.toml"),
+        "COSTBOT_CONFIG": str(empty_config(root)),
     }
 
 
@@ -98,6 +99,7 @@ def one_run(
     engine: Engine,
 ) -> dict[str, Any]:
     """One load run against a fresh server; outage when the name says so."""
+    started_on = machine()
     before = _count(engine)
     bodies = bodies_from_texts(banking_texts())
     log_path = root / f"{name}.log"
@@ -130,6 +132,9 @@ def one_run(
         "writer_stats": _writer_stats(log_path),
         "outage": outage,
         "cpu": cpu_model(),
+        "machine": started_on,
+        "load_avg_after": machine()["load_avg"],
+        "model_dir": str(args.adapters),
     }
 
 

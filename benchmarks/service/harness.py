@@ -20,6 +20,13 @@ REPO = Path(__file__).resolve().parents[2]
 BANKING77 = REPO.parent / "shared" / "data" / "banking77" / "train.csv"
 
 
+def empty_config(folder: Path) -> Path:
+    """An empty costbot.toml in `folder`, so a benchmark server reads no developer settings."""
+    path = folder / "empty-costbot.toml"
+    path.touch()
+    return path
+
+
 def free_port() -> int:
     """A free loopback port."""
     with socket.socket() as sock:

@@ -186,7 +186,8 @@ def test_parse_line_refuses_bad_shapes(line: str) -> None:
 
 def test_up_without_token_says_how_to_set_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    env.update(PYTHONPATH=str(ROOT), COSTBOT_CONFIG=str(tmp_path / "absent.toml"))
+    (tmp_path / "empty.toml").touch()
+    env.update(PYTHONPATH=str(ROOT), COSTBOT_CONFIG=str(tmp_path / "empty.toml"))
     done = subprocess.run(
         [
             sys.executable,

@@ -96,4 +96,38 @@ def test_each_section_is_owned_by_the_package_that_uses_it() -> None:
         "meter": "costing.settings",
         "service": "models.service.settings",
         "discord": "bot.settings",
+        "support": "bot.settings",
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "closest"),
+    [
+        ("COSTBOT_DATABASE_URL", "COSTBOT_DATABASE__URL"),  # one underscore
+        ("COSTBOT_SERVICE__PROT", "COSTBOT_SERVICE__PORT"),
+        ("costbot_prices__electricity_kw", "COSTBOT_PRICES__ELECTRICITY_KWH"),
+    ],
+)
+def test_an_unknown_variable_is_an_error_naming_the_closest(
+    monkeypatch: pytest.MonkeyPatch, name: str, closest: str
+) -> None:
+    monkeypatch.setenv(name, "x")
+    with pytest.raises(
+        SettingsError, match=f"unknown setting variable {name}; did you mean {closest}"
+    ):
+        load_settings()
+
+
+def test_a_config_variable_naming_no_file_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COSTBOT_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(SettingsError, match=r"missing\.toml: no such file"):
+        load_settings()
+
+
+def test_every_known_variable_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSTBOT_SERVICE__PORT", "9003")
+    monkeypatch.setenv("COSTBOT_AGGREGATION__TIMEZONE", "Europe/London")
+    settings = load_settings()
+    assert (settings.service.port, settings.aggregation.timezone) == (9003, "Europe/London")
