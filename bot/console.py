@@ -16,6 +16,7 @@ from bot.commands.spec import SPECS_BY_NAME, CommandSpec
 from bot.errors import OptionError
 from bot.replies import Reply, error_reply
 from bot.settings import BotConfig
+from bot.text import has_visible_character
 from bot.support import SupportContext, SupportReply, handle_support_message
 from costing import figures
 
@@ -38,9 +39,9 @@ class CustomerMessage:
 
 
 def parse_line(line: str) -> ParsedCommand | CustomerMessage | None:
-    """Parse one input line; None for blank lines and `#` comments."""
+    """Parse one input line; None for blank lines (nothing visible) and `#` comments."""
     text = line.strip()
-    if not text or text.startswith("#"):
+    if not has_visible_character(text) or text.startswith("#"):
         return None
     if not text.startswith("/"):
         return CustomerMessage(text)

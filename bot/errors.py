@@ -15,8 +15,9 @@ class ServiceUnavailableError(BotError, ConnectionError):
         self.reason = reason
         self.retry_after_s = retry_after_s
         wait = f" in {retry_after_s:g}s" if retry_after_s else " in a minute"
+        # The address stays out of the message: it is shown to members, and it is internal.
         super().__init__(
-            f"The model service at {url} is not answering ({reason}). "
+            f"The model service is not answering ({reason}). "
             f"Try again{wait}; if it persists, start it with `costbot serve` (or `costbot up`) "
             "and check its logs."
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import httpx
 from bot.errors import ServiceRejectedError, ServiceUnavailableError
 from costing.units import Carbon, Energy, Money
 
+log = logging.getLogger(__name__)
 SourceKind = Literal["console", "discord", "http"]
 
 
@@ -126,9 +128,14 @@ class ModelServiceClient:
         except httpx.HTTPError as error:
             raise self._unavailable(error) from None
         if response.status_code >= 500:
+            # The detail may name hosts and paths: it goes to the log, the code to the user.
+            log.warning(
+                "model service HTTP %s on %s: %s", response.status_code, path, _detail(response)
+            )
+            code = _json_or_empty(response).get("code")
             raise ServiceUnavailableError(
                 self.base_url,
-                f"HTTP {response.status_code}: {_detail(response)}",
+                f"HTTP {response.status_code}" + (f", {code}" if isinstance(code, str) else ""),
                 retry_after_s=_retry_after(response),
             )
         if response.status_code >= 400:

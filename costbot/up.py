@@ -16,6 +16,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.discord_app.app import BotDeps, CostBot, build_bot
+from bot.discord_app.sync import SyncMode
 from bot.errors import ConfigurationError
 from bot.runtime import open_resources
 from bot.settings import BotConfig, DiscordSettings
@@ -79,17 +80,24 @@ def _wait_answers(url: str, process: subprocess.Popen[bytes], path: str) -> None
     raise ConfigurationError(f"the model service did not start within {SERVICE_START_TIMEOUT_S}s")
 
 
-def run_up(bot: BotConfig, service: ServiceSettings | None) -> None:
+def run_up(
+    bot: BotConfig, service: ServiceSettings | None, *, sync_commands: SyncMode = "changed"
+) -> None:
     """Run everything until SIGINT/SIGTERM, then shut down in order (no service: run elsewhere)."""
     token = require_token(bot.discord)
     if service is None:
-        asyncio.run(_run_bot(bot, token))
+        asyncio.run(_run_bot(bot, token, sync_commands))
         return
     with service_process(service):
-        asyncio.run(_run_bot(bot, token))
+        asyncio.run(_run_bot(bot, token, sync_commands))
 
 
-async def _run_bot(config: BotConfig, token: str) -> None:
+def sync_record_path(config: BotConfig) -> Path:
+    """Where the last synced slash-command set is kept: beside the record spool."""
+    return config.database.spool_path.parent / "costbot-commands.json"
+
+
+async def _run_bot(config: BotConfig, token: str, sync_commands: SyncMode) -> None:
     async with open_resources(config) as res:
         upgrade(res.engine)
         scheduler: AsyncIOScheduler | None = None
@@ -100,7 +108,9 @@ async def _run_bot(config: BotConfig, token: str) -> None:
                 session_factory=res.session_factory,
                 record=res.writer.submit,
                 scheduler=lambda: scheduler_problem(scheduler),
+                sync_record=sync_record_path(config),
             ),
+            sync_commands=sync_commands,
         )
         scheduler = build_scheduler(
             session_factory=res.session_factory,

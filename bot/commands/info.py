@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import text
@@ -16,6 +17,8 @@ from costing.periods import PERIOD_HELP
 from costing.prices import PriceBook
 from costing.units import Carbon, Energy, Money
 from storage.db import session_scope
+
+_INTERNAL = re.compile(r"[/\\@:]|\d+\.\d+\.\d+|\blocalhost\b|\.(local|internal|lan)\b")
 
 
 async def models(ctx: CommandContext, invoker: Invoker) -> Reply:
@@ -88,7 +91,13 @@ async def _service_health(ctx: CommandContext) -> ReplyField:
     except ServiceUnavailableError as error:
         return ReplyField("model service", f"down: {error}")
     state = "ok" if ready.ready else "not ready"
-    return ReplyField("model service", f"{state} ({ctx.service.base_url}) {ready.detail}".strip())
+    return ReplyField("model service", f"{state} {_public(ready.detail)}".strip())
+
+
+def _public(detail: str) -> str:
+    """The readiness detail unless it may name a host, an address or a path (members see
+    /health; the service's log has the full reason)."""
+    return "" if _INTERNAL.search(detail) else detail
 
 
 def _database_health(ctx: CommandContext) -> ReplyField:

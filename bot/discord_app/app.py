@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -18,6 +19,7 @@ from bot.commands import CommandContext, Invoker, run_command
 from bot.commands.context import SchedulerProbe
 from bot.cooldowns import UserCooldowns
 from bot.discord_app.render import send_reply, send_to_channel
+from bot.discord_app.sync import SyncMode, SyncRecord, sync_commands
 from bot.errors import PostFailedError
 from bot.replies import Reply, error_reply
 from bot.service_client import ModelServiceClient
@@ -49,6 +51,7 @@ class BotDeps:
     now: Callable[[], datetime] = utc_now
     scheduler: SchedulerProbe | None = None
     templates: ReplyTemplates | None = None
+    sync_record: Path | None = None  # where the last synced command set is kept
 
 
 class CooldownTree(app_commands.CommandTree["CostBot"]):
@@ -75,7 +78,7 @@ class CostBot(commands.Bot):
         *,
         http_client: httpx.AsyncClient,
         deps: BotDeps,
-        sync_commands: bool = True,
+        sync_commands: SyncMode = "changed",
         **options: Any,
     ) -> None:
         super().__init__(
@@ -96,24 +99,15 @@ class CostBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
-        """Load the feature modules, then sync slash commands to the test guild or globally."""
+        """Load the feature modules, then sync slash commands (to the test guild or globally)
+        when they changed or on request; a refused sync is a warning, never fatal."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        if self.sync_commands:
-            await self._sync()
-
-    async def _sync(self) -> None:
-        guild_id = self.settings.discord.sync_guild_id
-        if guild_id is None:
-            synced = await self.tree.sync()
-        else:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-        log.info(
-            "synced %d slash commands %s",
-            len(synced),
-            "globally" if guild_id is None else f"to guild {guild_id}",
+        await sync_commands(
+            self.tree,
+            guild_id=self.settings.discord.sync_guild_id,
+            mode=self.sync_commands,
+            record=SyncRecord(self.deps.sync_record),
         )
 
     def command_context(self) -> CommandContext:
@@ -171,7 +165,7 @@ def build_bot(
     *,
     http_client: httpx.AsyncClient,
     deps: BotDeps,
-    sync_commands: bool = True,
+    sync_commands: SyncMode = "changed",
 ) -> CostBot:
     """The bot, ready to `start(token)`; nothing connects until then."""
     return CostBot(settings, http_client=http_client, deps=deps, sync_commands=sync_commands)

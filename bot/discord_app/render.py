@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from typing import Any
 
@@ -41,12 +42,23 @@ def _embed(part: EmbedPart, reply: Reply) -> discord.Embed:
 
 
 async def send_reply(interaction: discord.Interaction, reply: Reply) -> None:
-    """Answer an interaction (first response or, once deferred, follow-ups)."""
+    """Answer an interaction (first response or, once deferred, follow-ups). A private reply
+    after a deferred "thinking…" removes that placeholder first: Discord would otherwise turn
+    the first follow-up into it, public whatever its flags."""
+    if reply.ephemeral and _deferred_placeholder(interaction):
+        with contextlib.suppress(discord.HTTPException):  # already gone: still private
+            await interaction.delete_original_response()
     for message in as_messages(reply):
         if interaction.response.is_done():
             await interaction.followup.send(ephemeral=reply.ephemeral, **message)
         else:
             await interaction.response.send_message(ephemeral=reply.ephemeral, **message)
+
+
+def _deferred_placeholder(interaction: discord.Interaction) -> bool:
+    """Whether the interaction's response so far is a deferred message with no content yet."""
+    response_type = interaction.response.type
+    return response_type is discord.InteractionResponseType.deferred_channel_message
 
 
 async def send_to_channel(channel: discord.abc.Messageable, reply: Reply) -> discord.Message:

@@ -54,6 +54,13 @@ def console(
 def up(
     ctx: typer.Context,
     service: Annotated[bool, typer.Option(help="also start the model service")] = True,
+    sync: Annotated[
+        bool,
+        typer.Option(
+            "--sync",
+            help="sync the slash commands with Discord now (otherwise only when they changed)",
+        ),
+    ] = False,
 ) -> None:
     """Run the model service, the Discord bot and the scheduler (needs DISCORD_TOKEN)."""
     from bot.errors import ConfigurationError
@@ -61,7 +68,11 @@ def up(
 
     settings = settings_of(ctx)
     try:
-        run_up(settings.bot_config(), settings.service if service else None)
+        run_up(
+            settings.bot_config(),
+            settings.service if service else None,
+            sync_commands="always" if sync else "changed",
+        )
     except ConfigurationError as error:
         typer.echo(f"costbot up: {error}", err=True)
         raise typer.Exit(2) from None

@@ -9,6 +9,7 @@ import discord
 from discord.ext import commands
 
 from bot.support import SupportContext, handle_support_message
+from bot.text import has_visible_character
 
 if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
@@ -28,7 +29,7 @@ class SupportCog(commands.Cog):
         """Answer one customer message (the text itself is never logged)."""
         if message.author.bot or message.channel.id not in self.channel_ids:
             return
-        if not message.content.strip():
+        if not has_visible_character(message.content):  # nothing to read: no reply, no cost
             return
         reply = await handle_support_message(message.content, context=self._context(message))
         log.info("support message in %s: %s (%s)", message.channel.id, reply.outcome, reply.reason)
