@@ -16,8 +16,8 @@ from bot.commands.spec import SPECS_BY_NAME, CommandSpec
 from bot.errors import OptionError
 from bot.replies import Reply, error_reply
 from bot.settings import BotConfig
-from bot.text import has_visible_character
 from bot.support import SupportContext, SupportReply, handle_support_message
+from bot.text import has_visible_character
 from costing import figures
 
 GROUPS = sorted({name.split()[0] for name in SPECS_BY_NAME if " " in name})
