@@ -17,13 +17,26 @@ SessionFactory = Callable[[], Session]
 
 
 def create_db_engine(settings: DatabaseSettings) -> Engine:
-    """An engine for the configured URL; SQLite gets WAL mode and a busy timeout."""
+    """An engine for the configured URL; SQLite gets WAL mode and a busy timeout, PostgreSQL a
+    connect timeout and a statement timeout on every connection (a hung server never holds a
+    caller for ever)."""
     url = _with_driver(settings.url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _tune_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_s}
+    if settings.statement_timeout_s:
+        timeout_ms = int(settings.statement_timeout_s * 1000)
+        connect_args["options"] = f"-c statement_timeout={timeout_ms}"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=settings.connect_timeout_s,
+        connect_args=connect_args,
+    )
 
 
 def _with_driver(url: str) -> str:

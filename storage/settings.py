@@ -23,12 +23,21 @@ class DatabaseSettings(Section):
     spool_path: Path = Path("./costbot-spool.jsonl")
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     flush_interval_s: float = Field(default=0.25, gt=0, le=60)
-    # Queue items, each one submission (a row, or a service batch of rows).
+    # Rows waiting in memory; beyond them (after `enqueue_timeout_s`) rows go to the spool.
     max_queue: int = Field(default=200_000, ge=1)
     enqueue_timeout_s: float = Field(default=5.0, ge=0, le=600)
+    # Unused since batches are spooled at the first failure (kept so older files still load).
     retry_attempts: int = Field(default=4, ge=0, le=20)
+    # First pause before the spool is replayed after a failure; it doubles up to the interval.
     retry_base_s: float = Field(default=0.2, gt=0, le=30)
     replay_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    # An insert running longer than this counts as a hang: its rows and the queue are spooled.
+    stall_s: float = Field(default=1.0, gt=0, le=600)
+    # Names this process's spool with its role (service, bot, cli): <spool>.p-<role>-<replica>.
+    replica_id: str = Field(default="0", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    connect_timeout_s: int = Field(default=5, ge=1, le=600)
+    # PostgreSQL's statement_timeout for every connection (0: none).
+    statement_timeout_s: float = Field(default=60.0, ge=0, le=86_400)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
     @field_validator("url")

@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from costing.prices import PriceBook, Prices, sync_from_settings
 from models.classifier import Rule
@@ -23,8 +22,8 @@ from models.service.identity import resolve_salt
 from models.service.metering import measured, unmetered
 from models.service.metrics import create_metrics
 from models.service.model import ServedModel, load_served_model, model_dir
-from models.service.pricing import BatchPricer
-from models.service.recording import Recorder
+from models.service.pricing import BatchPricer, PriceRefresher
+from models.service.recording import Recorder, WriterCollector
 from models.service.routes import router
 from models.service.runner import BatchRunner, Precision, RunnerConfig
 from models.service.settings import ServiceConfig
@@ -71,6 +70,7 @@ def create_app(
     )
     app = FastAPI(title="costbot model service", description=DESCRIPTION, lifespan=lifespan)
     app.state.service = state
+    state.metrics.registry.register(WriterCollector(lambda: state.writer))
     app.include_router(router)
     install_error_handlers(app, state)
     return app
@@ -81,37 +81,44 @@ def _lifespan(
 ) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        state.writer = await asyncio.to_thread(
-            RecordWriter(state.engine, state.settings.database).start
-        )
-        book = await asyncio.to_thread(_price_book, state)
-        loading = asyncio.create_task(_load(state, model=model, book=book, options=options))
+        writer = RecordWriter(state.engine, state.settings.database, role="service")
+        state.writer = writer.start()
+        state.pricer = _pricer(state)
+        refresher = PriceRefresher(
+            state.pricer,
+            interval_s=state.settings.service.price_refresh_s,
+            first=lambda: _sync_prices(state),
+        ).start()
+        # Prices from the database when it answers soon; else the configured ones meanwhile.
+        wait_s = state.settings.database.connect_timeout_s + 1.0
+        await asyncio.to_thread(state.pricer.attempted.wait, wait_s)
+        loading = asyncio.create_task(_load(state, model=model, options=options))
         try:
             yield
         finally:
+            refresher.stop()
             await _shutdown(state, loading, owns_engine=owns_engine)
 
     return lifespan
 
 
-def _price_book(state: ServiceState) -> PriceBook:
-    """The price book; the settings' prices are stored as a version when they changed."""
+def _pricer(state: ServiceState) -> BatchPricer:
     factory = session_factory(state.engine)
-    try:
-        sync_from_settings(factory, settings=state.settings.prices, now=utc_now())
-    except SQLAlchemyError as error:
-        log.warning("price sheet not synchronised (%s): database unavailable", type(error).__name__)
-    book = PriceBook(factory, defaults=state.settings.prices)
-    try:
-        book.sheet_at(utc_now())  # load the versions now, not in the first batch
-    except SQLAlchemyError as error:
-        log.warning("price sheets not loaded (%s): database unavailable", type(error).__name__)
-    return book
+    prices = state.settings.prices
+
+    def load() -> PriceBook:
+        return PriceBook(factory, defaults=prices, ttl_s=float("inf"))
+
+    return BatchPricer(load, fallback=Prices.from_settings(prices))
 
 
-async def _load(
-    state: ServiceState, *, model: ServedModel | None, book: PriceBook, options: ServeOptions
-) -> None:
+def _sync_prices(state: ServiceState) -> None:
+    """The settings' prices are stored as a version when they changed."""
+    factory = session_factory(state.engine)
+    sync_from_settings(factory, settings=state.settings.prices, now=utc_now())
+
+
+async def _load(state: ServiceState, *, model: ServedModel | None, options: ServeOptions) -> None:
     served = model
     try:
         if served is None:
@@ -120,7 +127,7 @@ async def _load(
         state.load_error = f"model failed to load: {error}"
         log.error(state.load_error)
         return
-    state.runtime = _runtime(state, model=served, book=book, options=options)
+    state.runtime = _runtime(state, model=served, options=options)
     state.runtime.batcher.start()
     writer = state.writer if model is None else None
     if writer is not None and register_training_run(writer, model_dir(state.settings.service)):
@@ -128,9 +135,7 @@ async def _load(
     log.info("model service ready: %s on %s", served.adapter_versions, served.device)
 
 
-def _runtime(
-    state: ServiceState, *, model: ServedModel, book: PriceBook, options: ServeOptions
-) -> Runtime:
+def _runtime(state: ServiceState, *, model: ServedModel, options: ServeOptions) -> Runtime:
     settings = state.settings
     threshold = settings.service.unknown_threshold
     own = model.classifier.rule("intent")
@@ -140,7 +145,7 @@ def _runtime(
     runner = BatchRunner(
         model=model,
         measure=measured(meter) if options.record_costs else unmetered,
-        pricer=BatchPricer(book, fallback=Prices.from_settings(settings.prices)),
+        pricer=state.pricer or BatchPricer(None, fallback=Prices.from_settings(settings.prices)),
         recorder=Recorder(
             state.writer if options.record_costs else None,
             model=model,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from models.service.jobs import TextJob, TextOutcome
 from models.service.model import ServedModel
@@ -89,3 +91,32 @@ def _compact(prediction: Any) -> dict[str, Any]:
     """The stored form of one task prediction: label, score and the top labels."""
     data = asdict(prediction)
     return {"label": data["label"], "score": data["score"], "top": data["top"]}
+
+
+class WriterCollector(Collector):
+    """The record writer's counters in /metrics: written, spooled, quarantined, torn, unkept."""
+
+    def __init__(self, writer: Callable[[], RecordWriter | None]) -> None:
+        self._writer = writer
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """One sample per counter, read when /metrics is scraped."""
+        writer = self._writer()
+        stats = writer.stats if writer is not None else None
+        for name, doc in _WRITER_COUNTERS.items():
+            family = CounterMetricFamily(f"costbot_writer_{name}", doc)
+            family.add_metric([], getattr(stats, name, 0))
+            yield family
+        depth = GaugeMetricFamily("costbot_writer_queued_rows", "Records waiting to be written.")
+        depth.add_metric([], writer.queue_depth if writer is not None else 0)
+        yield depth
+
+
+_WRITER_COUNTERS = {
+    "written": "Records the writer inserted.",
+    "spooled": "Records written to the spool file (database down, hung or queue full).",
+    "replayed": "Spooled records replayed into the database.",
+    "quarantined": "Records the database refused, kept in the quarantine file.",
+    "torn_lines": "Unreadable spool lines set aside in the .torn file.",
+    "lost": "Records that could be neither written nor spooled (a disk failure).",
+}

@@ -104,8 +104,8 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(service: StateDep) -> Response:
     """Readiness: 200 when the model is loaded and the database answers, else 503 and why."""
-    readiness = await asyncio.to_thread(service.readiness)
-    status = 200 if readiness.status == "ready" else 503
+    readiness = await service.readiness()
+    status = 503 if readiness.status == "not ready" else 200
     return JSONResponse(readiness.model_dump(), status_code=status)
 
 

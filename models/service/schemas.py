@@ -136,12 +136,17 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Readiness: the model is loaded and the database answers."""
+    """Readiness: the model is loaded and the database answers (200 `ready` or `degraded`),
+    else 503 `not ready`; `degraded` lists what works in a reduced way."""
 
-    status: str = Field(examples=["ready"])
+    status: Literal["ready", "degraded", "not ready"] = Field(examples=["ready"])
     model_loaded: bool
     database: bool
     reason: str = ""
+    degraded: list[str] = Field(
+        default_factory=list,
+        description="What is degraded: records spooled or quarantined, stale prices, ...",
+    )
 
 
 class AdapterInfo(BaseModel):

@@ -32,6 +32,8 @@ class ServiceSettings(Section):
     max_texts_per_request: int = Field(default=64, ge=1, le=4096)
     request_timeout_s: float = Field(default=10.0, gt=0, le=600)
     store_text: bool = False
+    # Price sheets are reloaded in the background this often; batches use the last one loaded.
+    price_refresh_s: float = Field(default=60.0, gt=0, le=86_400)
     unknown_threshold: float | None = Field(default=None, ge=0, le=1)
 
 

@@ -30,7 +30,13 @@ def test_health_ready_models_metrics(
         models = httpx.get(f"{url}/v1/models").json()
         httpx.post(f"{url}/v1/classify", json={"text": "my card is lost"}, timeout=30)
         metrics = httpx.get(f"{url}/metrics")
-    assert ready == {"status": "ready", "model_loaded": True, "database": True, "reason": ""}
+    assert ready == {
+        "status": "ready",
+        "model_loaded": True,
+        "database": True,
+        "reason": "",
+        "degraded": [],
+    }
     assert models["model_name"] == served_model.model_name and models["device"] == "cpu"
     assert len(models["version"]) == 12 and models["version"] == served_model.version
     adapters = {a["task"]: a for a in models["adapters"]}

@@ -216,9 +216,8 @@ def test_a_refused_row_is_kept_aside_and_the_rest_written(
     writer.submit_row("inference_record", inference_row(request_id=None))  # NOT NULL column
     writer.close()
     assert count_records(engine) == (10, 10)
-    assert writer.stats.rejected == 1
-    rejects = db_settings.spool_path.with_name(db_settings.spool_path.name + ".rejected")
-    assert rejects.read_text().count("\n") == 1
+    assert writer.stats.quarantined == 1
+    assert writer.quarantine_path.read_text().count("\n") == 1
 
 
 def test_full_queue_holds_the_producer_back_then_spools_if_stuck(
