@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from bot.commands import CommandContext, Invoker, run_command
 from bot.commands.spec import SPECS_BY_NAME, CommandSpec
+from bot.conversations import Feedback
 from bot.errors import OptionError
 from bot.replies import Reply, error_reply
 from bot.settings import BotConfig
@@ -38,13 +39,25 @@ class CustomerMessage:
     text: str
 
 
-def parse_line(line: str) -> ParsedCommand | CustomerMessage | None:
+@dataclass(frozen=True)
+class SupportAction:
+    """The console's buttons: `/solved` and `/person` (the customer's), `/close` (an agent's)."""
+
+    action: str
+
+
+SUPPORT_ACTIONS = ("solved", "person", "close")
+
+
+def parse_line(line: str) -> ParsedCommand | CustomerMessage | SupportAction | None:
     """Parse one input line; None for blank lines (nothing visible) and `#` comments."""
     text = line.strip()
     if not has_visible_character(text) or text.startswith("#"):
         return None
     if not text.startswith("/"):
         return CustomerMessage(text)
+    if text[1:].strip().lower() in SUPPORT_ACTIONS:
+        return SupportAction(text[1:].strip().lower())
     words = text[1:].split()
     if not words:
         raise OptionError("Empty command. Type `/help` to see the commands.")
@@ -101,6 +114,8 @@ def render(reply: Reply, *, charts_dir: Path | None = None) -> str:
 
 def render_support(reply: SupportReply) -> str:
     """The bot's answer to a customer, with what was decided and what it cost."""
+    if reply.outcome == "paused":
+        return f"bot: (quiet: {reply.reason})"
     cost = ""
     if reply.cost is not None:
         source = "measured" if reply.cost.energy_measured else "estimated"
@@ -110,6 +125,25 @@ def render_support(reply: SupportReply) -> str:
         f" | sentiment {reply.sentiment or '-'}{cost}]"
     )
     return f"bot: {reply.text}\n  {detail}"
+
+
+def support_action(action: str, *, context: SupportContext) -> str:
+    """Press a console button on the customer's current conversation."""
+    store = context.conversations
+    if store is None:
+        return render(error_reply("Support conversations are not kept here."))
+    found = store.open_for(context.customer())
+    if found is None:
+        return render(error_reply(f"`/{action}`: there is no open conversation."))
+    now = context.clock()
+    if action == "close":
+        store.close(found.uid, now=now, by="agent")
+        return "agent: closed the conversation; the bot answers this customer again."
+    kind: Feedback = "solved" if action == "solved" else "talk_to_person"
+    after = store.feedback(found.uid, kind, now=now)
+    if after.paused:
+        return f"bot: {context.templates.escalation}\n  [escalated: asked for a person]"
+    return "bot: Glad it is solved. Thanks for letting us know.\n  [confirmed by the customer]"
 
 
 @dataclass(frozen=True)
@@ -131,6 +165,8 @@ class Console:
         if isinstance(parsed, CustomerMessage):
             reply = await handle_support_message(parsed.text, context=self.support)
             return render_support(reply)
+        if isinstance(parsed, SupportAction):
+            return support_action(parsed.action, context=self.support)
         result = await run_command(self.ctx, Invoker(), parsed.name, parsed.options)
         return render(result, charts_dir=self.charts_dir)
 

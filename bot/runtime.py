@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from sqlalchemy import Engine
 
+from bot.conversations import ConversationStore
 from bot.service_client import ModelServiceClient
-from bot.settings import BotConfig
+from bot.settings import BotConfig, SupportSettings
 from bot.support import SupportContext, load_templates
 from storage.db import SessionFactory, create_db_engine, session_factory
+from storage.types import utc_now
 from storage.writer import RecordWriter
 
 
@@ -26,12 +29,22 @@ class Resources:
     writer: RecordWriter
     service: ModelServiceClient
 
-    def support(self, *, user_id: str, salt: str) -> SupportContext:
-        """A console support context: answers from the service, outcomes into this writer."""
+    support_settings: SupportSettings
+
+    def support(
+        self, *, user_id: str, salt: str, clock: Callable[[], datetime] = utc_now
+    ) -> SupportContext:
+        """A console support context: answers from the service, outcomes into this writer,
+        conversations in this database."""
         return SupportContext(
             service=self.service,
             templates=load_templates(),
             record=self.writer.submit,
+            policy=self.support_settings.policy(),
+            conversations=ConversationStore(
+                self.session_factory, idle_timeout=self.support_settings.idle_timeout
+            ),
+            clock=clock,
             kind="console",
             user_id=user_id,
             user_hash_salt=salt,
@@ -47,7 +60,7 @@ async def open_resources(config: BotConfig) -> AsyncIterator[Resources]:
     http = httpx.AsyncClient(timeout=endpoint.timeout_s)
     service = ModelServiceClient(http, base_url=endpoint.url, timeout_s=endpoint.timeout_s)
     try:
-        yield Resources(http, engine, session_factory(engine), writer, service)
+        yield Resources(http, engine, session_factory(engine), writer, service, config.support)
     finally:
         await http.aclose()
         writer.close()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
+from bot.policy import EscalationPolicy
 from costing.settings import CostingSettings
 from storage.settings import DatabaseSettings, Section
 
@@ -36,6 +39,32 @@ class DiscordSettings(Section):
         return self.user_hash_salt.get_secret_value() if self.user_hash_salt else ""
 
 
+class SupportSettings(Section):
+    """Support conversations and the handoff to people; the escalation policy file is read
+    and checked when the settings are (an unknown intent or a bad threshold stops the start)."""
+
+    # The escalation policy (TOML); the shipped bot/data/escalation_policy.toml when unset.
+    policy_path: Path | None = None
+    # A conversation with no message for this long is closed (and counts from then on).
+    idle_timeout_min: int = Field(default=30, ge=1, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _policy_is_valid(self) -> SupportSettings:
+        self.policy()
+        return self
+
+    def policy(self) -> EscalationPolicy:
+        """The escalation policy, checked against the 77 intents the templates answer."""
+        from bot.support import load_support_policy
+
+        return load_support_policy(self.policy_path)
+
+    @property
+    def idle_timeout(self) -> timedelta:
+        """How long a conversation may sit idle before it is closed."""
+        return timedelta(minutes=self.idle_timeout_min)
+
+
 @dataclass(frozen=True)
 class ServiceEndpoint:
     """Where the bot reaches the model service (over HTTP only)."""
@@ -52,3 +81,4 @@ class BotConfig:
     service: ServiceEndpoint = field(default_factory=ServiceEndpoint)
     costing: CostingSettings = field(default_factory=CostingSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
+    support: SupportSettings = field(default_factory=SupportSettings)

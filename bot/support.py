@@ -1,6 +1,8 @@
 """Support-channel mode: classify a customer message, answer from a template or escalate.
 
-The decision is a pure function (`decide`), shared by the console, Discord and the demo.
+The decision is a pure function (`decide`) of the classification and the escalation policy
+(bot/policy.py), shared by the console, Discord and the demo; the conversation it belongs to
+is kept in bot/conversations.py.
 """
 
 from __future__ import annotations
@@ -9,20 +11,24 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from bot.conversations import ConversationStore, CustomerKey
 from bot.errors import ServiceRejectedError, ServiceUnavailableError
+from bot.policy import EscalationPolicy, MessageSignals, load_policy
 from bot.service_client import Classification, InferenceCost, ModelServiceClient, Requester
 from storage.tables import SupportOutcome
+from storage.types import utc_now
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["resolved", "escalated"]
+Outcome = Literal["resolved", "fallback", "escalated", "paused"]
 UNKNOWN = "unknown"
-NEGATIVE = "negative"
 
 
 @dataclass(frozen=True)
@@ -45,24 +51,32 @@ def load_templates() -> ReplyTemplates:
     )
 
 
+def load_support_policy(path: Path | None = None) -> EscalationPolicy:
+    """The escalation policy (the shipped one when no path), its intents checked against the
+    77 intents the templates answer."""
+    return load_policy(path, intents=frozenset(load_templates().intents))
+
+
 @dataclass(frozen=True)
 class SupportDecision:
-    """What to answer and how to record it."""
+    """What to answer and how to record it: ``resolved`` only for an intent's own template
+    (the fallback template is never a resolution)."""
 
     outcome: Outcome
     reason: str
     text: str
 
 
-def decide(*, intent: str, sentiment: str, templates: ReplyTemplates) -> SupportDecision:
-    """Escalate unknown intents and negative messages; otherwise answer with the template."""
-    if intent == UNKNOWN:
-        return SupportDecision("escalated", "intent unknown", templates.escalation)
-    if sentiment == NEGATIVE:
-        return SupportDecision("escalated", "negative sentiment", templates.escalation)
-    if intent in templates.intents:
-        return SupportDecision("resolved", "template", templates.intents[intent])
-    return SupportDecision("resolved", "fallback template", templates.fallback)
+def decide(
+    signals: MessageSignals, *, templates: ReplyTemplates, policy: EscalationPolicy
+) -> SupportDecision:
+    """Escalate when the policy gives a reason; otherwise the intent's template or the fallback."""
+    reason = policy.reason(signals)
+    if reason is not None:
+        return SupportDecision("escalated", reason, templates.escalation)
+    if signals.intent in templates.intents:
+        return SupportDecision("resolved", "template", templates.intents[signals.intent])
+    return SupportDecision("fallback", "fallback template", templates.fallback)
 
 
 @dataclass(frozen=True)
@@ -72,16 +86,26 @@ class SupportContext:
     service: ModelServiceClient
     templates: ReplyTemplates
     record: Callable[[SupportOutcome], None]
+    policy: EscalationPolicy = field(default_factory=EscalationPolicy)
+    conversations: ConversationStore | None = None
+    clock: Callable[[], datetime] = utc_now
     kind: Literal["console", "discord"] = "console"
     guild_id: int | None = None
     channel_id: int | None = None
     user_id: str | None = None
     user_hash_salt: str = ""
 
+    def customer(self) -> CustomerKey:
+        """The conversation key of this context's customer."""
+        user_hash = hash_user(self.user_id, self.user_hash_salt)
+        return CustomerKey(self.kind, self.channel_id, user_hash, self.guild_id)
+
 
 @dataclass(frozen=True)
 class SupportReply:
-    """The answer to a customer message, with what was decided and what it cost."""
+    """The answer to a customer message, with what was decided and what it cost.
+
+    An empty ``text`` (outcome ``paused``) means a person has the conversation: say nothing."""
 
     text: str
     outcome: Outcome
@@ -91,10 +115,45 @@ class SupportReply:
     confidence: float = 0.0
     cost: InferenceCost | None = None
     request_id: str = ""
+    conversation_uid: str = ""
+    handoff: bool = False
 
 
 async def handle_support_message(text: str, *, context: SupportContext) -> SupportReply:
-    """Classify, decide, record the outcome; a down service escalates instead of failing."""
+    """Classify, decide, record the outcome; a down service escalates instead of failing.
+
+    While a person has the customer's conversation the bot neither classifies nor answers."""
+    now, store = context.clock(), context.conversations
+    if store is None:
+        reply = await _answer(text, context)
+    else:
+        reply = await _in_conversation(text, context, store=store, now=now)
+    if reply.outcome != "paused":
+        context.record(_outcome_record(reply, context, now=now))
+    return reply
+
+
+async def _in_conversation(
+    text: str, context: SupportContext, *, store: ConversationStore, now: datetime
+) -> SupportReply:
+    conversation = store.current(context.customer(), now=now)
+    if conversation.paused:
+        store.record_message(conversation.uid, now=now, outcome="paused", reason="")
+        return SupportReply(
+            "", "paused", "a person has this conversation", conversation_uid=conversation.uid
+        )
+    reply = await _answer(text, context)
+    after = store.record_message(
+        conversation.uid,
+        now=now,
+        outcome=reply.outcome,
+        reason=reply.reason,
+        request_id=reply.request_id,
+    )
+    return replace(reply, conversation_uid=conversation.uid, handoff=after.paused)
+
+
+async def _answer(text: str, context: SupportContext) -> SupportReply:
     source = Requester(
         kind=context.kind,
         command="support",
@@ -106,11 +165,8 @@ async def handle_support_message(text: str, *, context: SupportContext) -> Suppo
         result = await context.service.classify(text, source=source)
     except (ServiceUnavailableError, ServiceRejectedError) as error:
         log.warning("support message escalated: %s", type(error).__name__)
-        reply = SupportReply(context.templates.escalation, "escalated", _failure_reason(error))
-    else:
-        reply = _from_classification(result, context.templates)
-    context.record(_outcome_record(reply, context))
-    return reply
+        return SupportReply(context.templates.escalation, "escalated", _failure_reason(error))
+    return _from_classification(result, text, context)
 
 
 def _failure_reason(error: Exception) -> str:
@@ -119,24 +175,43 @@ def _failure_reason(error: Exception) -> str:
     return "message not classifiable"
 
 
-def _from_classification(result: Classification, templates: ReplyTemplates) -> SupportReply:
-    intent, sentiment = result.label("intent"), result.label("sentiment")
-    decision = decide(intent=intent, sentiment=sentiment, templates=templates)
-    confidence = result.predictions["intent"].score if "intent" in result.predictions else 0.0
+def signals_of(result: Classification, text: str = "") -> MessageSignals:
+    """What the policy reads from a classification."""
+    intent = result.predictions.get("intent")
+    sentiment = result.predictions.get("sentiment")
+    runner_up = intent.top[1][1] if intent is not None and len(intent.top) > 1 else 0.0
+    return MessageSignals(
+        intent=intent.label if intent else UNKNOWN,
+        intent_score=intent.score if intent else 0.0,
+        runner_up_score=runner_up,
+        sentiment=sentiment.label if sentiment else "",
+        sentiment_score=sentiment.score if sentiment else 0.0,
+        text=text,
+    )
+
+
+def _from_classification(
+    result: Classification, text: str, context: SupportContext
+) -> SupportReply:
+    signals = signals_of(result, text)
+    decision = decide(signals, templates=context.templates, policy=context.policy)
     return SupportReply(
         decision.text,
         decision.outcome,
         decision.reason,
-        intent=intent,
-        sentiment=sentiment,
-        confidence=confidence,
+        intent=signals.intent,
+        sentiment=signals.sentiment,
+        confidence=signals.intent_score,
         cost=result.cost,
         request_id=result.request_id,
     )
 
 
-def _outcome_record(reply: SupportReply, context: SupportContext) -> SupportOutcome:
+def _outcome_record(
+    reply: SupportReply, context: SupportContext, *, now: datetime
+) -> SupportOutcome:
     return SupportOutcome(
+        created_at=now,
         request_id=reply.request_id[:32],
         source_kind=context.kind,
         guild_id=context.guild_id,
@@ -146,6 +221,7 @@ def _outcome_record(reply: SupportReply, context: SupportContext) -> SupportOutc
         sentiment=reply.sentiment[:32],
         outcome=reply.outcome,
         reason=reply.reason[:200],
+        conversation_uid=reply.conversation_uid,
     )
 
 

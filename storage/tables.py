@@ -129,6 +129,55 @@ class SupportOutcome(SQLModel, table=True):
     sentiment: str = Field(default="", max_length=32)
     outcome: str = Field(max_length=16)
     reason: str = Field(default="", max_length=200)
+    conversation_uid: str = Field(default="", max_length=32, index=True)
+
+
+class SupportConversation(SQLModel, table=True):
+    """Messages from one (hashed) customer in one support channel until it is closed.
+
+    Its outcome (contained, confirmed, reopened, escalated) is derived when read, from these
+    facts and from whether the same customer came back within the re-contact window.
+    """
+
+    __tablename__ = "support_conversation"
+    __table_args__ = (
+        Index("ix_support_conversation_customer", "source_kind", "channel_id", "user_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, max_length=32, unique=True)
+    opened_at: datetime = _time(index=True)
+    last_message_at: datetime = _time()
+    closed_at: datetime | None = _time(nullable=True)
+    source_kind: str = Field(default="discord", max_length=16)
+    guild_id: int | None = Field(default=None, sa_type=BigInteger)
+    channel_id: int | None = Field(default=None, sa_type=BigInteger)
+    user_hash: str | None = Field(default=None, max_length=64)
+    state: str = Field(default="open", max_length=16)
+    closed_by: str = Field(default="", max_length=16)
+    messages: int = 0
+    answers: int = 0
+    fallbacks: int = 0
+    escalation_reason: str = Field(default="", max_length=200)
+    person_requested_after_answer: bool = False
+    solved: bool = False
+    thread_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class SupportEvent(SQLModel, table=True):
+    """Something that happened in a conversation: customer feedback, a handoff, an agent's
+    reply or close, a timeout; linked to the inference it answers (request_id) when there is one."""
+
+    __tablename__ = "support_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, max_length=32, unique=True)
+    created_at: datetime = _time(index=True)
+    conversation_uid: str = Field(max_length=32, index=True)
+    request_id: str = Field(default="", max_length=32)
+    kind: str = Field(max_length=32)
+    actor: str = Field(default="customer", max_length=16)
+    detail: str = Field(default="", max_length=200)
 
 
 class CostRollup(SQLModel, table=True):

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.commands import CommandContext, Invoker, run_command
 from bot.commands.context import SchedulerProbe
+from bot.conversations import ConversationStore
 from bot.cooldowns import UserCooldowns
 from bot.discord_app.render import send_reply, send_to_channel
 from bot.discord_app.sync import SyncMode, SyncRecord, sync_commands
@@ -94,6 +95,10 @@ class CostBot(commands.Bot):
         self.defer_after_s = DEFER_AFTER_S
         self.cooldowns = UserCooldowns(settings.discord.cooldown_s)
         self.templates = deps.templates or load_templates()
+        self.policy = settings.support.policy()
+        self.conversations = ConversationStore(
+            deps.session_factory, idle_timeout=settings.support.idle_timeout
+        )
         self.service = ModelServiceClient(
             http_client, base_url=settings.service.url, timeout_s=settings.service.timeout_s
         )

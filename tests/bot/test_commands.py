@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -11,9 +12,10 @@ from sqlmodel import Session, select
 
 from bot.commands import CommandContext, Invoker, run_command
 from bot.errors import ServiceUnavailableError
+from bot.policy import MessageSignals
 from bot.service_client import ModelServiceClient
 from bot.settings import BotConfig
-from bot.support import decide, handle_support_message, load_templates
+from bot.support import decide, handle_support_message, load_support_policy, load_templates
 from storage.db import SessionFactory
 from storage.tables import InferenceRecord, PriceSheet, SupportOutcome
 from storage.types import utc_now
@@ -178,22 +180,30 @@ async def test_support_message_recorded_as_outcome(
 
 
 def test_decision_rules() -> None:
-    templates = load_templates()
-    assert decide(intent="card_arrival", sentiment="neutral", templates=templates).outcome == (
-        "resolved"
+    templates, policy = load_templates(), load_support_policy()
+
+    def reason(**signals: Any) -> tuple[str, str]:
+        base = {"intent_score": 0.9, "runner_up_score": 0.05, "sentiment": "neutral"}
+        decision = decide(MessageSignals(**(base | signals)), templates=templates, policy=policy)
+        return decision.outcome, decision.reason
+
+    assert reason(intent="card_arrival") == ("resolved", "template")
+    assert reason(intent="unknown") == ("escalated", "intent unknown")
+    assert reason(intent="lost_or_stolen_card") == (
+        "escalated",
+        "intent needs a person: lost_or_stolen_card",
     )
-    assert (
-        decide(intent="unknown", sentiment="positive", templates=templates).reason
-        == "intent unknown"
+    assert reason(intent="card_arrival", runner_up_score=0.8) == ("escalated", "ambiguous intent")
+    polite = {"sentiment": "negative", "sentiment_score": 0.6}
+    assert reason(intent="card_arrival", **polite) == ("resolved", "template")
+    angry = {"sentiment": "negative", "sentiment_score": 0.95}
+    assert reason(intent="card_arrival", **angry) == ("escalated", "strongly negative sentiment")
+    asks = {"text": "Can I talk to a person please"}
+    assert reason(intent="card_arrival", **asks) == ("escalated", "asked for a person")
+    fallback = decide(
+        MessageSignals("brand_new_intent", 0.9, 0.0), templates=templates, policy=policy
     )
-    assert (
-        decide(intent="card_arrival", sentiment="negative", templates=templates).reason
-        == "negative sentiment"
-    )
-    assert (
-        decide(intent="brand_new_intent", sentiment="neutral", templates=templates).text
-        == templates.fallback
-    )
+    assert (fallback.outcome, fallback.text) == ("fallback", templates.fallback)
 
 
 def test_templates_cover_every_banking77_intent() -> None:

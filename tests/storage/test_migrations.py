@@ -14,6 +14,8 @@ TABLES = {
     "budget",
     "alert",
     "scheduled_post",
+    "support_conversation",
+    "support_event",
 }
 
 
@@ -37,9 +39,21 @@ def test_0003_drops_the_unused_request_id_index_and_restores_it(engine: Engine) 
     def indexed() -> set[tuple[str, ...]]:
         return {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("inference_record")}
 
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     assert ("request_id",) not in indexed()
     downgrade(engine, "0002")
     assert ("request_id",) in indexed()
     upgrade(engine)
     assert ("request_id",) not in indexed()
+
+
+def test_0004_adds_conversations_and_links_outcomes_and_goes_back(engine: Engine) -> None:
+    def outcome_columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("support_outcome")}
+
+    assert "conversation_uid" in outcome_columns()
+    downgrade(engine, "0003")
+    assert {"support_conversation", "support_event"}.isdisjoint(inspect(engine).get_table_names())
+    assert "conversation_uid" not in outcome_columns()
+    upgrade(engine)
+    assert current_revision(engine) == "0004" and "conversation_uid" in outcome_columns()

@@ -33,13 +33,17 @@ class SupportCog(commands.Cog):
             return
         reply = await handle_support_message(message.content, context=self._context(message))
         log.info("support message in %s: %s (%s)", message.channel.id, reply.outcome, reply.reason)
-        await message.reply(reply.text, mention_author=False)
+        if reply.text:  # empty while a person has the conversation
+            await message.reply(reply.text, mention_author=False)
 
     def _context(self, message: discord.Message) -> SupportContext:
         return SupportContext(
             service=self.bot.service,
             templates=self.bot.templates,
             record=self.bot.deps.record,
+            policy=self.bot.policy,
+            conversations=self.bot.conversations,
+            clock=self.bot.deps.now,
             kind="discord",
             guild_id=message.guild.id if message.guild else None,
             channel_id=message.channel.id,
