@@ -1,6 +1,7 @@
 """How much one metering window costs: empty windows, and a tiny real workload with vs without.
 
 Run: .venv/bin/python -m benchmarks.metering_overhead [--windows 10000] [--device cpu|cuda]
+         [--out benchmarks/results/metering_overhead.jsonl]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.record import machine, write_line
 from costing.metering import CostMeter, build_meter, describe_meters
 from costing.meters.rapl import RaplMeter, find_domains
 
@@ -115,20 +117,46 @@ def fake_rapl_meter(root: Path) -> CostMeter:
     return CostMeter(device="cpu", backends=[RaplMeter(find_domains(root))])
 
 
-def report(name: str, meter: CostMeter, *, windows: int, calls: int, device: str) -> None:
-    """Print one meter's figures."""
+def summary_us(samples_ns: list[int]) -> dict[str, float]:
+    """Median, p99 and max in µs, for the results file."""
+    ordered = sorted(samples_ns)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return {
+        "median_us": round(statistics.median(ordered) / 1e3, 2),
+        "p99_us": round(p99 / 1e3, 2),
+        "max_us": round(ordered[-1] / 1e3, 2),
+    }
+
+
+def report(
+    name: str, meter: CostMeter, *, windows: int, calls: int, device: str
+) -> dict[str, object]:
+    """Print one meter's figures and return them."""
     work = tiny_workload(device)
     for _ in range(200):
         work()
     empty_windows(meter, 500)
-    print(f"\n[{name}] backends: {[type(b).__name__ for b in meter.backends]}")
-    print(f"  start+stop, empty ({windows}):  {percentiles(empty_windows(meter, windows))}")
-    print(f"  with window(), empty ({windows}): {percentiles(context_windows(meter, windows))}")
+    backends = [type(b).__name__ for b in meter.backends]
+    print(f"\n[{name}] backends: {backends}")
+    start_stop = empty_windows(meter, windows)
+    print(f"  start+stop, empty ({windows}):  {percentiles(start_stop)}")
+    context = context_windows(meter, windows)
+    print(f"  with window(), empty ({windows}): {percentiles(context)}")
     bare, metered = with_and_without(meter, work, calls)
     print(
         f"  tiny workload ({calls} calls): bare {bare:.1f} µs, metered {metered:.1f} µs, "
         f"overhead {metered - bare:+.1f} µs per batch"
     )
+    return {
+        "meter": name,
+        "backends": backends,
+        "windows": windows,
+        "calls": calls,
+        "start_stop": summary_us(start_stop),
+        "with_window": summary_us(context),
+        "workload_bare_median_us": round(bare, 2),
+        "workload_metered_median_us": round(metered, 2),
+    }
 
 
 def main() -> None:
@@ -137,26 +165,33 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=2_000)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=None, help="append one JSON line per meter")
     args = parser.parse_args()
+    before = machine()
     torch.set_num_threads(1)
     print("\n".join(hardware()))
     for status in describe_meters(device=args.device):
         print(f"  {status.name:18} {'yes' if status.available else 'no ':3}  {status.reason}")
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else None
     meter = build_meter(device=args.device, cpu_watts_per_core=10, gpu_watts=350, sync=sync)
-    report(
-        f"this machine, device {args.device}",
-        meter,
-        windows=args.windows,
-        calls=args.calls,
-        device=args.device,
-    )
+    results = [
+        report(
+            f"this machine, device {args.device}",
+            meter,
+            windows=args.windows,
+            calls=args.calls,
+            device=args.device,
+        )
+    ]
     meter.close()
     with tempfile.TemporaryDirectory() as root:
         rapl = fake_rapl_meter(Path(root))
         name = "rapl reader on a fake 2-package tree (tmpfs)"
-        report(name, rapl, windows=args.windows, calls=args.calls, device="cpu")
+        results.append(report(name, rapl, windows=args.windows, calls=args.calls, device="cpu"))
         rapl.close()
+    extra = {"torch": torch.__version__, "machine": before, "load_avg_after": machine()["load_avg"]}
+    for result in results:
+        write_line(args.out, {"bench": "metering_overhead", **result, **extra})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Insert N InferenceRecords through the write path (RecordWriter) and report rows/s.
 
-    python benchmarks/write_path.py --rows 1000000 --backend sqlite postgresql
+    python -m benchmarks.write_path --rows 1000000 --backend sqlite postgresql \
+        --out benchmarks/results/write_path.jsonl
 
 PostgreSQL: a throwaway local cluster is started unless --postgres-url is given.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from benchmarks.record import machine, write_line
 from storage.db import create_db_engine
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
@@ -123,6 +125,7 @@ def main() -> None:
         "--backend", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
     )
     parser.add_argument("--postgres-url", default="")
+    parser.add_argument("--out", type=Path, default=None, help="append one JSON line per backend")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="costbot-bench-"))
     print(f"hardware: {cpu_name()}, {len(__import__('os').sched_getaffinity(0))} cores")
@@ -135,7 +138,19 @@ def main() -> None:
                 )
             else:
                 settings, cluster = postgres_settings(args, work)
+            before = machine()
             result = run(settings, args.rows)
+            write_line(
+                args.out,
+                {
+                    "bench": "write_path",
+                    "backend": backend,
+                    **result,
+                    "postgres": f"throwaway cluster {cluster.bin_dir}" if cluster else "",
+                    "machine": before,
+                    "load_avg_after": machine()["load_avg"],
+                },
+            )
             print(
                 f"{backend}: {result['rows']:,} rows in {result['total_s']:.1f}s "
                 f"= {result['rows_per_s']:,.0f} rows/s (submit loop {result['submit_s']:.1f}s)"

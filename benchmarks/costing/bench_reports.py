@@ -1,6 +1,7 @@
 """Benchmark: report/ROI latency after aggregation, and job time for 10k new records vs history.
 
-    python -m benchmarks.costing.bench_reports --db /tmp/costbench.db --history 1000000 10000000
+    python -m benchmarks.costing.bench_reports --db /tmp/costbench.db --history 1000000 10000000 \
+        --out benchmarks/results/reports.jsonl
 
 Records are generated inside SQLite with a recursive CTE (no Python per row). For each history
 size: fill up to it, run the job until everything is folded, add ``--new`` records, time the job
@@ -10,7 +11,6 @@ run that folds them, then time cost and ROI reports (median of ``--repeat``).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from benchmarks.record import machine, write_line
 from costing.aggregation import aggregate
 from costing.cost_report import cost_report
 from costing.prices import PriceBook
@@ -130,7 +131,13 @@ def _reports(sessions: Any, clock: datetime, repeat: int) -> dict[str, float]:
 
 
 def run(
-    *, db: Path, history: list[int], new: int, outcomes_per_record: float, repeat: int
+    *,
+    db: Path,
+    history: list[int],
+    new: int,
+    outcomes_per_record: float,
+    repeat: int,
+    out: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run the benchmark; one result per history size."""
     db.unlink(missing_ok=True)
@@ -140,6 +147,7 @@ def run(
     span = SPAN_DAYS * 86_400
     clock, results = NOW, []
     for size in history:
+        started_on = machine()
         have = _count(engine, "inference_record")
         fill_s = _fill(engine, INSERT_RECORDS, first=have + 1, last=size, created_span_s=span)
         outcomes_have = _count(engine, "support_outcome")
@@ -171,7 +179,17 @@ def run(
             connection.execute(text("DELETE FROM inference_record WHERE id > :n"), {"n": size})
             connection.execute(text("DELETE FROM cost_rollup"))
             connection.execute(text("UPDATE job_state SET watermark = 0"))
-        print(json.dumps(result), flush=True)
+        extra = {"new": new, "repeat": repeat, "database": "sqlite file"}
+        write_line(
+            out,
+            {
+                "bench": "costing_reports",
+                **result,
+                **extra,
+                "machine": started_on,
+                "load_avg_after": machine()["load_avg"],
+            },
+        )
         results.append(result)
     return results
 
@@ -184,6 +202,7 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=10_000)
     parser.add_argument("--outcomes-per-record", type=float, default=0.1)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=None, help="append one JSON line per size")
     args = parser.parse_args()
     run(
         db=args.db,
@@ -191,6 +210,7 @@ def main() -> None:
         new=args.new,
         outcomes_per_record=args.outcomes_per_record,
         repeat=args.repeat,
+        out=args.out,
     )
 
 
