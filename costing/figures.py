@@ -34,13 +34,15 @@ def number(value: Decimal | float | int, *, digits: int = SIGNIFICANT) -> str:
 
 
 def money(amount: Money, currency: str) -> str:
-    """Money with its currency: cents from 0.01 up (``66.00 USD``), else 3 significant digits."""
+    """Money with its currency: cents from 1 up (``66.00 USD``), below that its 3 significant
+    digits (``0.0149 USD``, ``0.000000375 USD``), so no amount ever reads as zero."""
     value = amount.amount
     if value == 0:
         return f"0 {currency}"
-    if abs(value) >= Decimal("0.01"):
+    if abs(value) >= 1:
         return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,} {currency}"
-    return f"{number(value)} {currency}"
+    shown = number(value)
+    return f"{shown.rstrip('0').rstrip('.') if '.' in shown else shown} {currency}"
 
 
 def per_thousand(amount: Money, messages: int, currency: str) -> str:

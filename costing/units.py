@@ -78,12 +78,6 @@ class Money:
     def __sub__(self, other: Money) -> Money:
         return Money(self.pico - other.pico)
 
-    def format(self, currency: str = "USD", places: int = 6) -> str:
-        """Human form, e.g. ``$0.000012`` or ``EUR 1.50``."""
-        quantum = Decimal(1).scaleb(-places)
-        shown = self.amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
-        return f"${shown}" if currency == "USD" else f"{currency} {shown}"
-
 
 @dataclass(frozen=True, order=True)
 class Carbon:

@@ -12,12 +12,13 @@ from costing.roi_report import RoiReport
 
 
 def cost_groups_table(report: CostReport, *, title: str) -> Table:
-    """One row per group (and the total): count, cost, energy, CO2 and the measured share."""
+    """One row per group: count, cost, energy, CO2 and the measured share (the total is in
+    the components table, once)."""
     table = Table(title=f"{title}\n{figures.period(report.start, report.end, report.timezone)}")
     table.add_column(report.group_by or "group", overflow="fold")
     for column in ("count", "cost", "energy", "CO2", "measured"):
         table.add_column(column, justify="right", no_wrap=True)
-    for line in (*report.groups, report.total):
+    for line in report.groups:
         table.add_row(
             line.key,
             f"{line.count:,}",
