@@ -24,7 +24,7 @@ ANNOTATIONS = DATASETS_DIR / "banking77_sentiment" / "annotations.csv"
 OOS_TRAIN = DATASETS_DIR / "out_of_scope" / "train.csv"
 OOS_HELD = DATASETS_DIR / "out_of_scope" / "heldout.csv"
 
-SUPPORT_RECIPE = Recipe(epochs=4, ood_weight=1.0)
+SUPPORT_RECIPE = Recipe(epochs=4, ood_weight=1.0, head_refit_epochs=20)
 
 
 def support_recipe() -> Recipe:

@@ -25,6 +25,9 @@ class Recipe:
     epochs: int = 3
     batch_size: int = 32
     ood_weight: float = 0.5
+    # After the joint epochs: the intent head alone, on frozen features of the final encoder.
+    head_refit_epochs: int = 0
+    head_refit_lr: float = 1e-3
     warmup_ratio: float = 0.06
     schedule: str = "linear"
     label_smoothing: float = 0.1
