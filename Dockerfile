@@ -47,9 +47,11 @@ RUN groupadd --system --gid 10001 costbot \
     && mkdir /data \
     && chown costbot:costbot /data
 COPY --from=build /opt/venv /opt/venv
+# The service listens on loopback (127.0.0.1) unless told otherwise: to reach it from another
+# container, run `serve --host 0.0.0.0` with COSTBOT_SERVICE_TOKEN set (it refuses to listen
+# beyond loopback without one; the bot sends the same variable). compose.yaml does both.
 ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
-    COSTBOT_SERVICE__HOST=0.0.0.0 \
     COSTBOT_DATABASE__URL=sqlite:////data/costbot.db \
     COSTBOT_DATABASE__SPOOL_PATH=/data/costbot-spool.jsonl
 USER 10001:10001

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -91,10 +92,15 @@ class Readiness:
 class ModelServiceClient:
     """Calls the model service; every failure becomes a ServiceUnavailable/Rejected error."""
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, timeout_s: float) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, base_url: str, timeout_s: float, token: str | None = None
+    ) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout_s
+        # The service's bearer token: from the environment only, never from a file or a log.
+        token = token or os.environ.get("COSTBOT_SERVICE_TOKEN")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def classify(
         self, text: str, *, source: Requester, tasks: tuple[str, ...] = ()
@@ -123,7 +129,11 @@ class ModelServiceClient:
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = await self._http.request(
-                method, f"{self.base_url}{path}", timeout=self._timeout, **kwargs
+                method,
+                f"{self.base_url}{path}",
+                timeout=self._timeout,
+                headers=self._headers,
+                **kwargs,
             )
         except httpx.HTTPError as error:
             raise self._unavailable(error) from None

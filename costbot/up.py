@@ -26,6 +26,8 @@ from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 SERVICE_START_TIMEOUT_S = 180.0
+SHUTDOWN_GRACE_S = 5.0  # uvicorn's graceful shutdown beyond the request timeout (costbot serve)
+WRITER_CLOSE_S = 10.0  # RecordWriter.close's default
 
 
 def require_token(discord: DiscordSettings) -> str:
@@ -59,11 +61,17 @@ def service_process(
     finally:
         process.terminate()
         try:
-            process.wait(timeout=service.request_timeout_s + 10)
+            process.wait(timeout=stop_timeout_s(service))
         except subprocess.TimeoutExpired:
             process.kill()
         if log is not None:
             log.close()
+
+
+def stop_timeout_s(service: ServiceSettings) -> float:
+    """How long the service may take to stop: draining requests in flight, uvicorn's graceful
+    shutdown, then the record writer's close (which spools what it cannot write in time)."""
+    return 2 * service.request_timeout_s + SHUTDOWN_GRACE_S + WRITER_CLOSE_S + 10
 
 
 def _wait_answers(url: str, process: subprocess.Popen[bytes], path: str) -> None:

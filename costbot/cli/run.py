@@ -20,22 +20,24 @@ def serve(
     host: str | None = typer.Option(None, "--host", help="listen address (default service.host)"),
     port: int | None = typer.Option(None, "--port", help="listen port (default service.port)"),
 ) -> None:
-    """Run the model service (HTTP API on uvicorn) until SIGTERM or Ctrl-C."""
-    import uvicorn
-
+    """Run the model service (HTTP API on uvicorn) until SIGTERM or Ctrl-C; on SIGTERM it first
+    answers new requests 503 `shutting_down` while those in flight finish."""
     from models.service.app import create_app
+    from models.service.edge import UnprotectedServiceError
+    from models.service.server import serve as serve_app
 
     config = settings_of(ctx).service_config()
     service = config.service
-    uvicorn.run(
-        create_app(config),
-        host=host or service.host,
-        port=port or service.port,
-        timeout_graceful_shutdown=int(service.request_timeout_s + SHUTDOWN_GRACE_S),
-        log_level="info",
-        access_log=False,
-        log_config=None,
-    )
+    try:
+        serve_app(
+            create_app(config),
+            host=host or service.host,
+            port=port or service.port,
+            graceful_s=service.request_timeout_s + SHUTDOWN_GRACE_S,
+        )
+    except UnprotectedServiceError as error:
+        typer.echo(f"costbot serve: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def console(

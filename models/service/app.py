@@ -9,14 +9,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from costing.prices import PriceBook, Prices, sync_from_settings
 from models.classifier import Rule
 from models.errors import ModelError
 from models.metering import device_meter
 from models.service.batcher import BatchPolicy, MicroBatcher
+from models.service.edge import EdgeGuard, UnprotectedServiceError, is_loopback, max_body_bytes
 from models.service.handlers import install_error_handlers
 from models.service.identity import resolve_salt
 from models.service.metering import measured, unmetered
@@ -26,7 +29,8 @@ from models.service.pricing import BatchPricer, PriceRefresher
 from models.service.recording import Recorder, WriterCollector
 from models.service.routes import router
 from models.service.runner import BatchRunner, Precision, RunnerConfig
-from models.service.settings import ServiceConfig
+from models.service.schemas import MAX_ID
+from models.service.settings import ServiceConfig, ServiceSettings
 from models.service.state import Runtime, ServiceState
 from models.training_cost import register_training_run
 from storage.db import create_db_engine, session_factory
@@ -73,7 +77,56 @@ def create_app(
     state.metrics.registry.register(WriterCollector(lambda: state.writer))
     app.include_router(router)
     install_error_handlers(app, state)
+    _guard_edge(app, state)
     return app
+
+
+def _guard_edge(app: FastAPI, state: ServiceState) -> None:
+    """Token, body cap, JSON check and draining before any route; limits in the OpenAPI."""
+    service = state.settings.service
+    token = state.settings.service_token()
+    if token is None and not is_loopback(service.host):
+        raise UnprotectedServiceError(service.host)
+    app.add_middleware(EdgeGuard, max_body_bytes=max_body_bytes(service), token=token, state=state)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.openapi = _openapi_with_limits(app, service)  # type: ignore[method-assign]
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own errors (404, 405, a body it cannot parse) in the JSON shape with a code."""
+    assert isinstance(error, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 400: "invalid_json"}
+    status = 422 if error.status_code == 400 else error.status_code
+    code = codes.get(error.status_code, "http_error")
+    body = {"detail": str(error.detail), "code": code}
+    return JSONResponse(body, status_code=status, headers=error.headers)
+
+
+def _openapi_with_limits(app: FastAPI, service: ServiceSettings) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document with the configured limits (texts, characters) written in."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            request = schema["components"]["schemas"]["ClassifyRequest"]["properties"]
+            for branch in request["texts"].get("anyOf", [request["texts"]]):
+                if branch.get("type") == "array":
+                    branch["maxItems"] = service.max_texts_per_request
+                    branch["minItems"] = 1
+                    branch["items"]["maxLength"] = service.max_text_chars
+            for branch in request["text"].get("anyOf", [request["text"]]):
+                if branch.get("type") == "string":
+                    branch["maxLength"] = service.max_text_chars
+            requester = schema["components"]["schemas"]["Requester"]["properties"]
+            for name in ("guild_id", "channel_id"):  # exact integers, not their float rendering
+                for branch in requester[name].get("anyOf", [requester[name]]):
+                    if branch.get("type") == "integer":
+                        branch["minimum"], branch["maximum"] = 0, MAX_ID
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
 
 
 def _lifespan(

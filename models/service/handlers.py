@@ -49,6 +49,8 @@ def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
     if first.get("type") == "json_invalid":
         return "invalid_json", "the body is not valid JSON"
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    if first.get("type") == "string_unicode":  # an unpaired surrogate, refused while parsing
+        return "invalid_text", f"{where}: holds an unpaired surrogate; send plain UTF-8"
     return "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid')}"
 
 

@@ -26,6 +26,8 @@ from models.service.validation import checked_tasks, checked_texts
 from storage.tables import new_uid
 
 ERRORS = {
+    401: {"model": ErrorBody, "description": "No or wrong bearer token (when one is set)."},
+    413: {"model": ErrorBody, "description": "The body is larger than any valid request."},
     422: {"model": ErrorBody, "description": "Invalid request (see `code`)."},
     503: {"model": ErrorBody, "description": "Overloaded, loading or shutting down; retry later."},
 }

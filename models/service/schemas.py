@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 SourceKind = Literal["console", "discord", "http"]
+MAX_ID = 2**63 - 1  # ids are stored as signed 64-bit integers
+# Hard caps; the configured limits (service.max_text_chars, max_texts_per_request) are lower,
+# are checked with their own codes, and are what the served OpenAPI document states.
+MAX_TEXT_CHARS = 100_000
+MAX_TEXTS = 4096
+Text = Annotated[StrictStr, Field(max_length=MAX_TEXT_CHARS)]
+TaskName = Annotated[StrictStr, Field(min_length=1, max_length=32)]
 
 
 class _Strict(BaseModel):
@@ -22,8 +29,12 @@ class Requester(_Strict):
     command: StrictStr = Field(
         default="", max_length=32, description='The bot command, or "support".'
     )
-    guild_id: StrictInt | None = Field(default=None, description="Discord guild id, if any.")
-    channel_id: StrictInt | None = Field(default=None, description="Discord channel id, if any.")
+    guild_id: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_ID, description="Discord guild id, if any (64-bit)."
+    )
+    channel_id: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_ID, description="Discord channel id, if any (64-bit)."
+    )
     user: StrictStr | None = Field(
         default=None,
         max_length=200,
@@ -47,10 +58,12 @@ class ClassifyRequest(_Strict):
         },
     )
 
-    texts: list[StrictStr] | None = Field(default=None, description="The texts to classify.")
-    text: StrictStr | None = Field(default=None, description="One text (instead of `texts`).")
-    tasks: list[StrictStr] | None = Field(
-        default=None, description="Tasks to run; default: every loaded task."
+    texts: list[Text] | None = Field(
+        default=None, max_length=MAX_TEXTS, description="The texts to classify."
+    )
+    text: Text | None = Field(default=None, description="One text (instead of `texts`).")
+    tasks: list[TaskName] | None = Field(
+        default=None, max_length=16, description="Tasks to run; default: every loaded task."
     )
     source: Requester = Field(default_factory=Requester, description="Who asked.")
 

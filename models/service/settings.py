@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from costing.settings import MeterSettings, PriceSettings
 from storage.settings import DatabaseSettings, Section
@@ -47,3 +48,15 @@ class ServiceConfig:
     meter: MeterSettings = field(default_factory=MeterSettings)
     # Salt of the stored user hashes; None: a per-install salt kept beside the spool file.
     user_hash_salt: str | None = None
+    # Bearer token every request but /healthz and /readyz must carry; None: the environment's
+    # COSTBOT_SERVICE_TOKEN, if set. Required when the service listens beyond loopback.
+    token: SecretStr | None = None
+
+    def service_token(self) -> str | None:
+        """The bearer token: given here, else from COSTBOT_SERVICE_TOKEN (never from a file)."""
+        if self.token is not None:
+            return self.token.get_secret_value() or None
+        return os.environ.get(TOKEN_VARIABLE) or None
+
+
+TOKEN_VARIABLE = "COSTBOT_SERVICE_TOKEN"

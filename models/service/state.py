@@ -53,6 +53,7 @@ class ServiceState:
     pricer: BatchPricer | None = None
     load_error: str = ""
     draining: bool = False
+    in_flight: int = 0  # requests past the edge and not yet answered
     probe: DatabaseProbe = field(init=False)
 
     def __post_init__(self) -> None:
@@ -80,8 +81,11 @@ class ServiceState:
         loaded = self.runtime is not None
         if not loaded:
             reason = self.load_error or "the model is still loading"
+        if self.draining:
+            reason = "the service is shutting down"
         degraded = self.degraded()
-        status = "not ready" if not (loaded and database) else "degraded" if degraded else "ready"
+        up = loaded and database and not self.draining
+        status = "not ready" if not up else "degraded" if degraded else "ready"
         return Readiness(
             status=status, model_loaded=loaded, database=database, reason=reason, degraded=degraded
         )
