@@ -34,6 +34,8 @@ class Period:
     start: datetime
     end: datetime
     timezone: str = "UTC"
+    # Where the period would end if now did not cut it (None: it is not cut, or unknown).
+    full_end: datetime | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -86,10 +88,29 @@ def parse_period(text: str, *, now: datetime, timezone: str = "UTC") -> Period:
     }
     first, last = named[name] if name in named else _parse_range(text)
     start = _midnight(first, zone)
-    end = min(_midnight(last + timedelta(days=1), zone), now)
+    full_end = _midnight(last + timedelta(days=1), zone)
+    end = min(full_end, now)
     if end <= start:
         raise BadPeriodError(f"period {text!r} lies in the future (now is {now.isoformat()})")
-    return Period(start=start, end=end, timezone=timezone)
+    return Period(start, end, timezone, full_end if full_end > end else None)
+
+
+def day_window(period: Period) -> Period:
+    """The period's whole local days; when it holds none (e.g. `today`), the whole local day
+    before its end. Rates per day are taken over this window, never over minutes of a day."""
+    zone = period.zone
+    bounds = [m for m in (period.start, period.end) if _is_midnight(m, zone)]
+    inner = sorted({*period.midnights(), *bounds})
+    if len(inner) >= 2:
+        return Period(inner[0], inner[-1], period.timezone)
+    last = period.local_day(period.end)
+    if _is_midnight(period.end, zone):
+        last -= timedelta(days=1)
+    return Period(_midnight(last - timedelta(days=1), zone), _midnight(last, zone), period.timezone)
+
+
+def _is_midnight(moment: datetime, zone: ZoneInfo) -> bool:
+    return moment.astimezone(zone).time() == time(0)
 
 
 def _parse_range(text: str) -> tuple[date, date]:

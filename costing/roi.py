@@ -33,12 +33,25 @@ def roi(value: Money, cost: Money) -> float | None:
     return None if cost.pico == 0 else (value.pico - cost.pico) / cost.pico
 
 
-def payback_days(*, one_off: Money, value: Money, operating: Money, days: float) -> float | None:
-    """Days until cumulative value covers the one-off cost plus the running cost; None: never."""
-    daily_net = (value.pico - operating.pico) / days if days > 0 else 0.0
-    if daily_net <= 0:
+def unamortised(one_offs: list[OneOff], *, at: datetime, months: int) -> Money:
+    """What of the one-off costs is not yet amortised at a moment."""
+    done = (amortised_share(o, start=o.finished_at, end=at, months=months) for o in one_offs)
+    return sum((o.cost for o in one_offs), Money(0)) - sum(done, Money(0))
+
+
+def payback_days(*, one_off: Money, net_per_day: Money) -> float | None:
+    """Days until the net value per day (value − running cost) covers the one-off remainder;
+    None: never (the bot does not earn its running cost)."""
+    if net_per_day.pico <= 0:
         return None
-    return one_off.pico / daily_net
+    return one_off.pico / net_per_day.pico
+
+
+def break_even_messages(*, remainder: Money, margin_per_conversation: Money | None) -> int | None:
+    """Contained conversations whose margin earns back the remainder; None: no margin."""
+    if margin_per_conversation is None or margin_per_conversation.pico <= 0:
+        return None
+    return math.ceil(remainder.pico / margin_per_conversation.pico)
 
 
 def break_even_per_month(

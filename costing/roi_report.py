@@ -15,21 +15,24 @@ from sqlmodel import col
 
 from costing.cost_report import MEASURED, CostReport, cost_report, resolve_period
 from costing.figures import exact
-from costing.periods import Period
+from costing.outcomes import ConversationOutcome, OutcomeCounts, conversation_outcomes, count
+from costing.periods import Period, day_window
 from costing.prices import PriceBook
 from costing.readers import count_outcomes, read_totals
 from costing.roi import (
     DAYS_PER_MONTH,
     OneOff,
     amortised_share,
+    break_even_messages,
     break_even_per_month,
     payback_days,
     roi,
+    unamortised,
 )
 from costing.settings import RoiSettings
 from costing.units import Money
 from storage.db import SessionFactory, session_scope
-from storage.tables import SupportOutcome, TrainingRun
+from storage.tables import TrainingRun
 
 
 def _decimal(value: float | None, places: int) -> str | None:
@@ -66,6 +69,14 @@ class RoiReport:
     sources: dict[str, str] = field(default_factory=dict)
     ticket_costs: tuple[Decimal, ...] = ()
     amortisation_months: int = 12
+    outcomes: OutcomeCounts = field(default_factory=lambda: count([]))
+    value_assumed: Money = field(default_factory=Money.zero)
+    wrong_answers: Money = field(default_factory=Money.zero)
+    unamortised: Money = field(default_factory=Money.zero)
+    break_even_messages: int | None = None
+    rate_window: Period | None = None
+    projection: Projection | None = None
+    inputs: RoiInputs | None = None
 
     @property
     def operating(self) -> Money:
@@ -73,7 +84,32 @@ class RoiReport:
 
     @property
     def cost(self) -> Money:
-        return self.operating + self.training_amortised
+        return self.operating + self.training_amortised + self.wrong_answers
+
+    @property
+    def roi_percent(self) -> float | None:
+        """The ROI as a percentage, as every surface shows it."""
+        return None if self.roi is None else self.roi * 100
+
+    @property
+    def containment_rate(self) -> float | None:
+        """Settled conversations the bot closed without a person: contained or confirmed."""
+        return self.outcomes.rate("contained", "confirmed")
+
+    @property
+    def recontact_rate(self) -> float | None:
+        """Settled conversations reopened (re-contact, or a person asked for after an answer)."""
+        return self.outcomes.rate("reopened")
+
+    @property
+    def escalation_rate(self) -> float | None:
+        """Settled conversations handed to a person."""
+        return self.outcomes.rate("escalated")
+
+    @property
+    def confirmed_share(self) -> float | None:
+        """Settled conversations the customer confirmed as solved."""
+        return self.outcomes.rate("confirmed")
 
     def to_json(self) -> dict[str, Any]:
         """The answer as JSON-ready data (shape documented in docs/costing.md)."""
@@ -102,21 +138,98 @@ class RoiReport:
             "inputs": {
                 "human_ticket_cost": [str(t) for t in self.ticket_costs],
                 "training_amortisation_months": self.amortisation_months,
+                **(self.inputs.to_json() if self.inputs else {}),
             },
             "sources": dict(self.sources),
+            **self._outcome_json(),
         }
+
+    def _outcome_json(self) -> dict[str, Any]:
+        usd = self.currency == "USD"
+        return {
+            "roi_percent": _decimal(self.roi_percent, 4),
+            "value_usd": exact(self.value) if usd else None,
+            "cost_usd": exact(self.cost) if usd else None,
+            "conversations": self.outcomes.conversations,
+            "outcomes": self.outcomes.to_json(),
+            "escalation_reasons": dict(self.outcomes.reasons),
+            "containment_rate": self.containment_rate,
+            "confirmed_share": self.confirmed_share,
+            "recontact_rate": self.recontact_rate,
+            "escalation_rate": self.escalation_rate,
+            "value_measured": exact(self.value),
+            "value_assumed": exact(self.value_assumed),
+            "wrong_answers": exact(self.wrong_answers),
+            "unamortised": exact(self.unamortised),
+            "break_even_messages": self.break_even_messages,
+            "rate_window": _window_json(self.rate_window),
+            "fixed_costs": "pro-rated to the period so far" if self.projection else "whole period",
+            "projection": self.projection.to_json() if self.projection else None,
+        }
+
+
+@dataclass(frozen=True)
+class RoiInputs:
+    """The configured inputs of the outcome figures."""
+
+    wrong_answer_penalty: Decimal
+    unconfirmed_answer_rate: Decimal
+    recontact_window_h: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "wrong_answer_penalty": str(self.wrong_answer_penalty),
+            "unconfirmed_answer_rate": str(self.unconfirmed_answer_rate),
+            "recontact_window_h": self.recontact_window_h,
+        }
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The current period if it runs to its end: fixed costs for the whole period."""
+
+    end: datetime
+    idle: Money
+    training_amortised: Money
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "to": self.end.isoformat(),
+            "idle": exact(self.idle),
+            "training_amortised": exact(self.training_amortised),
+        }
+
+
+def _window_json(window: Period | None) -> dict[str, str] | None:
+    if window is None:
+        return None
+    return {"from": window.start.isoformat(), "to": window.end.isoformat()}
 
 
 ROI_SOURCES = {
     "resolved": MEASURED,
     "escalated": MEASURED,
     "calls": MEASURED,
-    "cost": "inference + idle hardware + training amortised",
+    "cost": "inference + idle hardware + training amortised + wrong answers",
     "operating": "inference + idle hardware",
     "roi": "derived: (value - cost) / cost",
-    "payback_days": "derived: training total / daily (value - operating)",
+    "payback_days": "derived: unamortised training / daily (value - operating - wrong "
+    "answers) over the rate window (whole days)",
     "break_even_per_month": "derived: monthly fixed cost / margin per message",
-    "value": "measured resolved count × human_ticket_cost of the price sheet at each resolution",
+    "value": "measured: confirmed + contained conversations × human_ticket_cost of the price "
+    "sheet when each was opened",
+    "value_measured": "measured: confirmed + contained conversations × human_ticket_cost",
+    "value_assumed": "configured: unsettled answered conversations × human_ticket_cost × "
+    "roi.unconfirmed_answer_rate (not in ROI)",
+    "wrong_answers": "measured reopened conversations × (human_ticket_cost + "
+    "roi.wrong_answer_penalty, configured)",
+    "outcomes": "measured: conversations opened in the period, by outcome",
+    "containment_rate": "measured: (contained + confirmed) / settled conversations",
+    "recontact_rate": "measured: reopened / settled conversations",
+    "escalation_rate": "measured: escalated / settled conversations",
+    "unamortised": "training cost not yet amortised at the period's end",
+    "break_even_messages": "derived: contained conversations to earn back the unamortised "
+    "training cost, at the margin of the rate window",
     "inference": "inference records (see measured_share)",
     "idle": "configured amortisation × idle hours",
     "training_amortised": "training runs (measured/estimated) over configured months",
@@ -133,43 +246,43 @@ def roi_report(
     roi_settings: RoiSettings,
     timezone: str = "UTC",
 ) -> RoiReport:
-    """Value, cost, ROI, payback and break-even volume for a period."""
+    """Value from measured outcomes, cost, ROI, payback and break-even volume for a period."""
     window = resolve_period(period, now=now, timezone=timezone)
     costs = cost_report(session_factory, period=window, group_by=None, now=now, prices=prices)
-    outcomes = count_outcomes(session_factory, period=window)
+    messages = count_outcomes(session_factory, period=window)
     runs = training_costs(session_factory, before=window.end)
     months = roi_settings.training_amortisation_months
-    amortised = sum(
-        (amortised_share(r, start=window.start, end=window.end, months=months) for r in runs),
-        Money(0),
+    amortised = _amortised(runs, window, months=months)
+    convs = conversation_outcomes(
+        session_factory, period=window, now=now, window=roi_settings.recontact_window
     )
-    value, tickets = resolved_value(session_factory, period=window, prices=prices)
-    resolved, escalated = outcomes["resolved"], outcomes["escalated"]
+    value = outcome_value(convs, prices=prices, roi_settings=roi_settings)
     training_total = sum((r.cost for r in runs), Money(0))
+    remainder = unamortised(runs, at=window.end, months=months)
     operating = costs.total_with_idle
-    cost = operating + amortised
+    cost = operating + amortised + value.wrong
+    rate = trailing_rate(
+        session_factory, period=window, now=now, prices=prices, roi_settings=roi_settings
+    )
     revenue, revenue_roi, ratio = _revenue(session_factory, window, prices=prices, cost=cost)
     return RoiReport(
         start=window.start,
         end=window.end,
         timezone=window.timezone,
         currency=costs.currency,
-        resolved=resolved,
-        escalated=escalated,
+        resolved=messages["resolved"],
+        escalated=messages["escalated"],
         calls=costs.total.count,
-        value=value,
+        value=value.measured,
         inference_cost=costs.total.total,
         idle=costs.idle,
         training_amortised=amortised,
         training_total=training_total,
-        roi=roi(value, cost),
-        payback_days=payback_days(
-            one_off=training_total, value=value, operating=operating, days=window.days
-        ),
+        roi=roi(value.measured, cost),
+        payback_days=payback_days(one_off=remainder, net_per_day=rate.net_per_day),
         break_even_per_month=_break_even(
             costs,
-            value=value,
-            messages=resolved + escalated,
+            rate=rate,
             window=window,
             training_monthly=Money(training_total.pico // months),
         ),
@@ -178,23 +291,114 @@ def roi_report(
         revenue_roi=revenue_roi,
         revenue_cost_ratio=ratio,
         sources=ROI_SOURCES,
-        ticket_costs=tickets,
+        ticket_costs=_tickets(prices, window),
         amortisation_months=months,
+        outcomes=count(convs),
+        value_assumed=value.assumed,
+        wrong_answers=value.wrong,
+        unamortised=remainder,
+        break_even_messages=break_even_messages(
+            remainder=remainder, margin_per_conversation=rate.margin
+        ),
+        rate_window=rate.window,
+        projection=_projection(runs, window, costs=costs, months=months),
+        inputs=RoiInputs(
+            roi_settings.wrong_answer_penalty,
+            roi_settings.unconfirmed_answer_rate,
+            roi_settings.recontact_window_h,
+        ),
     )
 
 
-def resolved_value(
-    session_factory: SessionFactory, *, period: Period, prices: PriceBook
-) -> tuple[Money, tuple[Decimal, ...]]:
-    """Resolved messages × the human ticket cost on the price sheet valid when each was resolved;
-    and the ticket costs that applied (distinct, in time order)."""
-    value, tickets = Money(0), []
-    for start, end, sheet in prices.segments(period.start, period.end):
-        part = Period(start, end, period.timezone)
-        resolved = count_outcomes(session_factory, period=part)["resolved"]
-        value += Money.from_decimal(sheet.human_ticket_cost * resolved)
-        tickets.append(sheet.human_ticket_cost)
-    return value, tuple(dict.fromkeys(tickets))
+def _tickets(prices: PriceBook, window: Period) -> tuple[Decimal, ...]:
+    """The human ticket costs on the price sheets valid in the period (distinct, in order)."""
+    segments = prices.segments(window.start, window.end)
+    return tuple(dict.fromkeys(sheet.human_ticket_cost for _, _, sheet in segments))
+
+
+def _amortised(runs: list[OneOff], window: Period, *, months: int) -> Money:
+    shares = (amortised_share(r, start=window.start, end=window.end, months=months) for r in runs)
+    return sum(shares, Money(0))
+
+
+def _projection(
+    runs: list[OneOff], window: Period, *, costs: CostReport, months: int
+) -> Projection | None:
+    """For a period still running: idle and amortisation as if it ran to its end."""
+    if window.full_end is None or window.full_end <= window.end:
+        return None
+    scale = (window.full_end - window.start) / (window.end - window.start)
+    full = Period(window.start, window.full_end, window.timezone)
+    return Projection(
+        end=window.full_end,
+        idle=Money(round(costs.idle.pico * scale)),
+        training_amortised=_amortised(runs, full, months=months),
+    )
+
+
+@dataclass(frozen=True)
+class OutcomeValue:
+    """What a period's conversations were worth and what wrong answers cost."""
+
+    measured: Money
+    assumed: Money
+    wrong: Money
+    tickets: tuple[Decimal, ...]
+
+
+def outcome_value(
+    convs: list[ConversationOutcome], *, prices: PriceBook, roi_settings: RoiSettings
+) -> OutcomeValue:
+    """Measured value (confirmed + contained), assumed value (unsettled answered conversations
+    × the configured rate) and the cost of wrong answers (reopened: a ticket + the penalty);
+    each at the ticket cost on the price sheet valid when the conversation was opened."""
+    measured, assumed, wrong, tickets = Money(0), Money(0), Money(0), []
+    for conv in convs:
+        ticket = prices.sheet_at(conv.opened_at).prices.human_ticket_cost
+        tickets.append(ticket)
+        if conv.outcome in ("confirmed", "contained"):
+            measured += Money.from_decimal(ticket)
+        elif conv.outcome == "pending" and conv.answered_by_template:
+            assumed += Money.from_decimal(ticket * roi_settings.unconfirmed_answer_rate)
+        elif conv.outcome == "reopened":
+            wrong += Money.from_decimal(ticket + roi_settings.wrong_answer_penalty)
+    return OutcomeValue(measured, assumed, wrong, tuple(dict.fromkeys(tickets)))
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Net value per day and margin per conversation over whole days (never minutes of today)."""
+
+    window: Period
+    net_per_day: Money
+    margin: Money | None
+
+
+def trailing_rate(
+    session_factory: SessionFactory,
+    *,
+    period: Period,
+    now: datetime,
+    prices: PriceBook,
+    roi_settings: RoiSettings,
+) -> Rate:
+    """The rate payback and break-even rest on: over the period's whole local days, or the
+    whole day before it when it has none (e.g. `today`)."""
+    window = day_window(period)
+    costs = cost_report(session_factory, period=window, group_by=None, now=now, prices=prices)
+    convs = conversation_outcomes(
+        session_factory, period=window, now=now, window=roi_settings.recontact_window
+    )
+    value = outcome_value(convs, prices=prices, roi_settings=roi_settings)
+    net = value.measured.pico - costs.total_with_idle.pico - value.wrong.pico
+    days = max(round(window.days), 1)
+    contained = sum(1 for c in convs if c.outcome in ("confirmed", "contained"))
+    margin = None
+    if contained:
+        margin = Money(
+            (value.measured.pico - costs.total.total.pico - value.wrong.pico) // contained
+        )
+    return Rate(window, Money(net // days), margin)
 
 
 def _revenue(
@@ -214,15 +418,16 @@ def _revenue(
 
 
 def _break_even(
-    costs: CostReport, *, value: Money, messages: int, window: Period, training_monthly: Money
+    costs: CostReport, *, rate: Rate, window: Period, training_monthly: Money
 ) -> int | None:
-    if messages == 0:
+    """Conversations a month whose margin covers a month of fixed cost (amortisation + idle)."""
+    if rate.margin is None:
         return None
     idle_monthly = Money(round(costs.idle.pico * DAYS_PER_MONTH / window.days))
     return break_even_per_month(
         fixed_per_month=training_monthly + idle_monthly,
-        value_per_message=Money(value.pico // messages),
-        cost_per_message=Money(costs.total.total.pico // messages),
+        value_per_message=rate.margin,
+        cost_per_message=Money(0),
     )
 
 
@@ -263,7 +468,9 @@ def daily_value_and_cost(
         session_factory, period=period, now=now, prices=prices, roi_settings=roi_settings
     )
     by_day = cost_report(session_factory, period=period, group_by="day", now=now, prices=prices)
-    value = _value_per_day(session_factory, period=period, prices=prices)
+    value = _value_per_day(
+        session_factory, period=period, now=now, prices=prices, roi_settings=roi_settings
+    )
     days = sorted({*(g.key for g in by_day.groups), *value})
     fixed = (report.idle + report.training_amortised).pico // max(len(days), 1)
     inference = {g.key: g.total for g in by_day.groups}
@@ -278,17 +485,20 @@ def daily_value_and_cost(
 
 
 def _value_per_day(
-    session_factory: SessionFactory, *, period: Period, prices: PriceBook
+    session_factory: SessionFactory,
+    *,
+    period: Period,
+    now: datetime,
+    prices: PriceBook,
+    roi_settings: RoiSettings,
 ) -> dict[str, Money]:
-    """Per local day: resolved messages, each at the ticket cost valid when it was resolved."""
-    created = col(SupportOutcome.created_at)
-    query = sa_select(created).where(
-        created >= period.start, created < period.end, col(SupportOutcome.outcome) == "resolved"
+    """Per local day: measured value (confirmed + contained conversations opened that day)."""
+    convs = conversation_outcomes(
+        session_factory, period=period, now=now, window=roi_settings.recontact_window
     )
     values: dict[str, Money] = defaultdict(Money.zero)
-    with session_scope(session_factory) as session:
-        moments = cast(list[datetime], session.execute(query).scalars().all())
-    for moment in moments:
-        ticket = prices.sheet_at(moment).prices.human_ticket_cost
-        values[period.local_day(moment).isoformat()] += Money.from_decimal(ticket)
+    for conv in convs:
+        if conv.outcome in ("confirmed", "contained"):
+            ticket = prices.sheet_at(conv.opened_at).prices.human_ticket_cost
+            values[period.local_day(conv.opened_at).isoformat()] += Money.from_decimal(ticket)
     return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -56,6 +57,17 @@ class RoiSettings(Section):
     wrong_answer_penalty: Decimal = Field(default=Decimal("4.00"), ge=0)
     # Assumed share of out-of-scope messages in support traffic, for the same choice.
     out_of_scope_share: Decimal = Field(default=Decimal("0.1"), ge=0, lt=1)
+    # A customer who comes back within this many hours re-opens the conversation: the bot's
+    # answer did not hold (Dialogflow CX counts containment "without a call-back in 24 hours").
+    recontact_window_h: int = Field(default=24, ge=1, le=24 * 30)
+    # Share of an answered but not yet settled conversation assumed to be a resolution; shown
+    # apart as assumed value, never in the ROI.
+    unconfirmed_answer_rate: Decimal = Field(default=Decimal("0.5"), ge=0, le=1)
+
+    @property
+    def recontact_window(self) -> timedelta:
+        """The re-contact window as a duration."""
+        return timedelta(hours=self.recontact_window_h)
 
 
 class MeterSettings(Section):

@@ -16,6 +16,7 @@ from costing.figures import money
 from costing.periods import Period, parse_period
 from costing.prices import PriceBook
 from costing.readers import read_totals
+from costing.roi_lines import RoiLine, money_lines, outcome_lines
 from costing.roi_report import RoiReport, roi_report
 from costing.settings import CostingSettings
 from costing.units import Money
@@ -131,32 +132,28 @@ def _roi(deps: ReportDeps, period: Period) -> RoiReport:
     )
 
 
+CHAT_NAMES = {"value, measured": "Value", "value resting on assumptions": "Assumed value"}
+
+
 def roi_fields(report: RoiReport) -> tuple[ReplyField, ...]:
-    """ROI figures, each with where it came from."""
-    cur = report.currency
-    ticket = " then ".join(str(t) for t in report.ticket_costs) or "0"
-    ratio = "n/a (no cost yet)" if report.roi is None else figures.percent(report.roi)
-    payback = figures.days(report.payback_days)
-    even = "n/a" if report.break_even_per_month is None else f"{report.break_even_per_month:,}"
-    return (
-        ReplyField(
-            "Value",
-            f"**{money(report.value, cur)}**: {report.resolved} resolved (measured) "
-            f"× {ticket} {cur} per ticket from the price sheet (configured); "
-            f"{report.escalated} escalated",
-        ),
-        ReplyField(
-            "Cost",
-            f"**{money(report.cost, cur)}**: inference "
-            f"{money(report.inference_cost, cur)} ({report.measured_share:.0%} on measured "
-            f"energy, rest estimated/configured), idle {money(report.idle, cur)} "
-            f"(configured), training {money(report.training_amortised, cur)} "
-            f"(recorded runs over {report.amortisation_months} months)",
-        ),
-        ReplyField("ROI", ratio, inline=True),
-        ReplyField("Payback", payback, inline=True),
-        ReplyField("Break-even messages/month", even, inline=True),
-    )
+    """ROI figures, each with where it came from (the same lines as `costbot roi`)."""
+    outcomes, money_part = outcome_lines(report), money_lines(report)
+    cost_parts = "; ".join(f"{x.name} {x.value} ({x.source})" for x in money_part if x.indent)
+    fields = [
+        ReplyField("Conversations", _joined(outcomes[:7])),
+        ReplyField("Rates", _joined(outcomes[7:])),
+    ]
+    for line in money_part:
+        if line.name == "cost":
+            fields.append(ReplyField("Cost", f"{line.value}: {cost_parts}"))
+        elif not line.indent:
+            name = CHAT_NAMES.get(line.name, line.name[:1].upper() + line.name[1:])
+            fields.append(ReplyField(name, f"{line.value} ({line.source})"))
+    return tuple(fields)
+
+
+def _joined(lines: list[RoiLine]) -> str:
+    return "; ".join(f"{line.name} {line.value} ({line.source})" for line in lines)
 
 
 async def budget_show(ctx: CommandContext, invoker: Invoker) -> Reply:

@@ -8,6 +8,7 @@ from rich.table import Table
 from costing import figures
 from costing.cost_report import CostReport
 from costing.figures import money
+from costing.roi_lines import roi_lines
 from costing.roi_report import RoiReport
 
 
@@ -54,33 +55,14 @@ def cost_components_table(report: CostReport, *, title: str) -> Table:
 
 
 def roi_table(report: RoiReport, *, title: str) -> Table:
-    """Value against cost, with every input and where it came from."""
-    cur = report.currency
-    ticket = " then ".join(money_text(t, cur) for t in report.ticket_costs) or "none"
-    rows = [
-        ("messages resolved by the bot", f"{report.resolved:,}", "measured"),
-        ("messages escalated to a person", f"{report.escalated:,}", "measured"),
-        ("value", money(report.value, cur), f"resolved × {ticket} per ticket (price sheet)"),
-        ("cost", money(report.cost, cur), "inference + idle + amortised training"),
-        ("  inference", money(report.inference_cost, cur), "inference records"),
-        ("  idle hardware", money(report.idle, cur), "configured amortisation"),
-        (
-            "  training, amortised",
-            money(report.training_amortised, cur),
-            f"recorded runs over {report.amortisation_months} months",
-        ),
-        ("ROI", figures.percent(report.roi), "(value − cost) / cost"),
-        ("payback", figures.days(report.payback_days), "training / daily (value − running cost)"),
-        ("break-even volume", _per_month(report.break_even_per_month), "fixed cost / margin"),
-    ]
-    if report.revenue is not None:
-        rows.append(("revenue", money(report.revenue, cur), "calls × price per call (sheet)"))
+    """Outcomes, value against cost, with every input and where it came from (the same
+    lines as the chat's `/roi`)."""
     table = Table(title=f"{title}\n{figures.period(report.start, report.end, report.timezone)}")
     table.add_column("figure", overflow="fold")
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("where it came from", overflow="fold")
-    for row in rows:
-        table.add_row(*row)
+    for line in roi_lines(report):
+        table.add_row(("  " if line.indent else "") + line.name, line.value, line.source)
     return table
 
 

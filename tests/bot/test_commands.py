@@ -196,7 +196,7 @@ def test_decision_rules() -> None:
     assert reason(intent="card_arrival", runner_up_score=0.8) == ("escalated", "ambiguous intent")
     polite = {"sentiment": "negative", "sentiment_score": 0.6}
     assert reason(intent="card_arrival", **polite) == ("resolved", "template")
-    angry = {"sentiment": "negative", "sentiment_score": 0.95}
+    angry = {"sentiment": "negative", "sentiment_score": 0.99}
     assert reason(intent="card_arrival", **angry) == ("escalated", "strongly negative sentiment")
     asks = {"text": "Can I talk to a person please"}
     assert reason(intent="card_arrival", **asks) == ("escalated", "asked for a person")

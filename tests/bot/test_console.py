@@ -121,7 +121,7 @@ def test_console_answers_every_command_and_bad_input(settings: BotConfig, tmp_pa
     assert "intent: **card_arrival**" in classify and "(estimated" in classify
     assert "Cost: week" in cost_week and "By component: compute" in cost_week
     assert "Cost: today" in cost_model and "all-MiniLM" in cost_model
-    assert "ROI: month" in roi and "resolved (measured)" in roi
+    assert "ROI: month" in roi and "contained (measured)" in roi
     assert "25.00 USD" in budget_set and "all: " in budget_show
     assert "gpu_hour set to 3.5" in prices_set and "gpu_hour: 3.5" in prices_show
     assert "Summary: today" in report and "[chart saved to" in report

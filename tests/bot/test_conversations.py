@@ -122,3 +122,31 @@ def test_bad_policy_stops_the_settings(tmp_path: Path) -> None:
     path.write_text('always_escalate = ["nope"]\n', encoding="utf-8")
     with pytest.raises(SettingsError, match="unknown intent 'nope'"):
         load_settings(support={"policy_path": path})
+
+
+async def test_console_buttons_and_an_agents_close(
+    settings: BotConfig, sessions: SessionFactory
+) -> None:
+    from bot.console import Console
+    from bot.runtime import open_resources
+
+    clock = iter(T0 + timedelta(minutes=m) for m in range(100))
+    async with open_resources(settings) as res:
+        support = res.support(user_id="c1", salt="s", clock=lambda: next(clock))
+        console = Console(ctx=None, support=support)  # type: ignore[arg-type]
+        nothing = await console.answer("/solved")
+        await console.answer("my card has not arrived")
+        solved = await console.answer("/solved")
+        await console.answer("my card has not arrived")
+        person = await console.answer("/person")
+        quiet = await console.answer("hello?")
+        closed = await console.answer("/close")
+        res.writer.flush()
+    assert nothing is not None and "no open conversation" in nothing
+    assert solved is not None and "confirmed by the customer" in solved
+    assert person is not None and "person from the team" in person
+    assert quiet == "bot: (quiet: a person has this conversation)"
+    assert closed is not None and "closed the conversation" in closed
+    rows = _rows(sessions, SupportConversation)
+    assert [(r.solved, r.closed_by) for r in rows] == [(True, "customer"), (False, "agent")]
+    assert rows[1].person_requested_after_answer

@@ -11,17 +11,12 @@ from costing.cost_report import cost_report
 from costing.errors import BadGroupError, BadPeriodError
 from costing.periods import parse_period
 from costing.prices import PriceBook, Prices, set_price
-from costing.roi import DAYS_PER_MONTH
 from costing.roi_report import roi_report
 from costing.settings import PriceSettings, RoiSettings
 from costing.units import Money
 from storage.db import SessionFactory
 from tests.costing.conftest import (
-    SupportOutcome,
-    TrainingRun,
     insert_rows,
-    outcome_row,
-    training_row,
 )
 from tests.costing.sums import raw_sums
 from tests.factories import inference_row
@@ -204,84 +199,8 @@ def test_bad_input_is_a_value_error(
     assert isinstance(raised.value, ValueError)
 
 
-def test_roi_counts_value_cost_payback_and_break_even(
-    engine: Engine, sessions: SessionFactory, now: datetime
-) -> None:
-    roi_settings = RoiSettings(training_amortisation_months=6)
-    insert_rows(engine, _spread(now, 50))
-    outcomes = [
-        outcome_row(created_at=now - timedelta(hours=i + 1), outcome=o)
-        for i, o in enumerate(["resolved"] * 9 + ["escalated"] * 3)
-    ]
-    insert_rows(engine, outcomes, SupportOutcome)
-    training = Money.from_decimal(Decimal(40))
-    insert_rows(
-        engine,
-        [training_row(finished_at=now - timedelta(days=30), cost_compute_pico=training.pico)],
-        TrainingRun,
-    )
-    period = parse_period("week", now=now)
-    answer = roi_report(
-        sessions,
-        period=period,
-        now=now,
-        prices=_book(sessions, price_per_call="0.01"),
-        roi_settings=roi_settings,
-    )
-    raw = raw_sums(engine, start=period.start, end=period.end)
-    inference = Money(sum(raw[k] for k in MONEY_KEYS))
-    amortised = training.pico * period.days / (6 * DAYS_PER_MONTH)
-    assert (answer.resolved, answer.escalated, answer.calls) == (9, 3, raw["count"])
-    assert answer.value == Money.from_decimal(PriceSettings().human_ticket_cost * 9)
-    assert answer.inference_cost == inference
-    assert answer.training_amortised.pico == pytest.approx(amortised, abs=1e6)
-    cost = answer.cost.pico
-    assert answer.roi == pytest.approx((answer.value.pico - cost) / cost)
-    daily_net = (answer.value.pico - inference.pico) / period.days
-    assert answer.payback_days == pytest.approx(training.pico / daily_net)
-    margin = answer.value.pico / 12 - inference.pico / 12
-    assert answer.break_even_per_month == pytest.approx(training.pico / 6 / margin, abs=1)
-    assert answer.revenue == Money.from_decimal(Decimal("0.01") * raw["count"])
-    data = answer.to_json()
-    assert {
-        "from",
-        "to",
-        "value",
-        "cost",
-        "inputs",
-        "roi",
-        "payback_days",
-        "break_even_per_month",
-        "resolved",
-        "escalated",
-        "sources",
-    } <= set(data)
-
-
 def test_roi_without_work_has_no_ratio(sessions: SessionFactory, now: datetime) -> None:
     answer = roi_report(
         sessions, period="today", now=now, prices=_book(sessions), roi_settings=RoiSettings()
     )
     assert (answer.roi, answer.payback_days, answer.break_even_per_month) == (None, None, None)
-
-
-def test_a_new_ticket_cost_leaves_past_value_as_it_was(
-    engine: Engine, sessions: SessionFactory, now: datetime
-) -> None:
-    before, after = now - timedelta(hours=5), now - timedelta(hours=1)
-    rows = [outcome_row(created_at=moment, outcome="resolved") for moment in (before, after)]
-    insert_rows(engine, rows, SupportOutcome)
-    change = now - timedelta(hours=3)
-    set_price(
-        sessions, key="human_ticket_cost", value="8", now=change, changed_by="t",
-        defaults=PriceSettings(),
-    )  # fmt: skip
-    answer = roi_report(
-        sessions, period="today", now=now, prices=_book(sessions), roi_settings=RoiSettings()
-    )
-    assert answer.value == Money.from_decimal(Decimal("14"))  # 6 before the change, 8 after
-    assert answer.ticket_costs == (Decimal("6.00"), Decimal("8"))
-    earlier = roi_report(
-        sessions, period="today", now=change, prices=_book(sessions), roi_settings=RoiSettings()
-    )
-    assert earlier.value == Money.from_decimal(Decimal("6"))
