@@ -8,6 +8,7 @@ file, per target (a guild or global).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 SyncMode = Literal["changed", "always", "never"]
 MISSING_ACCESS = 50001
 UNKNOWN_GUILD = 10004
+SYNC_TIMEOUT_S = 30.0
 
 
 def command_hash(tree: app_commands.CommandTree[Any], guild: discord.Object | None) -> str:
@@ -80,7 +82,17 @@ async def sync_commands(
         log.info("slash commands unchanged for %s: not synced (`costbot up --sync` forces)", target)
         return False
     try:
-        synced = await tree.sync(guild=guild)
+        # discord.py sleeps through a 429 however long it is: bound the wait, so a sync that
+        # is rate-limited for hours never holds up the bot's start.
+        synced = await asyncio.wait_for(tree.sync(guild=guild), SYNC_TIMEOUT_S)
+    except TimeoutError:
+        log.warning(
+            "slash commands not synced to %s: no answer within %gs (most likely rate-limited by "
+            "Discord); the bot runs on with the commands as they were",
+            target,
+            SYNC_TIMEOUT_S,
+        )
+        return False
     except (discord.HTTPException, discord.RateLimited) as error:
         log.warning(
             "slash commands not synced to %s: %s; the bot runs on", target, cause(error, guild_id)

@@ -131,6 +131,33 @@ async def test_a_refused_sync_is_one_warning_and_the_bot_runs_on(
             await harness.bot.close()
 
 
+class HangingHTTP(RecordingHTTP):
+    """Discord's REST API sleeping through a long rate limit on the command sync."""
+
+    async def request(self, route: Route, **kwargs: Any) -> Any:
+        if route.method == "PUT" and route.path.endswith("/commands"):
+            await asyncio.sleep(3600)
+        return await super().request(route, **kwargs)
+
+
+async def test_a_sync_held_up_by_a_long_rate_limit_does_not_hold_up_the_bot(
+    settings: BotConfig,
+    sessions: SessionFactory,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.discord_app.sync.SYNC_TIMEOUT_S", 0.2)
+    caplog.set_level(logging.WARNING, logger="bot.discord_app")
+    async with httpx.AsyncClient() as http:
+        deps = BotDeps(session_factory=sessions, record=lambda _: None, scheduler=lambda: None)
+        bot = build_bot(discord_settings(settings), http_client=http, deps=deps)
+        HangingHTTP().install(bot.http)
+        await asyncio.wait_for(bot.login("test-token"), 10)
+        await bot.close()
+    [warning] = [r for r in caplog.records if r.name.startswith("bot.")]
+    assert "rate-limited" in warning.getMessage()
+
+
 async def test_sync_only_when_the_command_set_changed_or_on_request(
     settings: BotConfig, sessions: SessionFactory, tmp_path: Path
 ) -> None:
