@@ -1,14 +1,16 @@
 """Benchmark: pricing one batch Measurement and splitting it over its items (per-batch overhead).
 
-python -m benchmarks.costing.bench_pricing --batch 32 --repeat 20000
+python -m benchmarks.costing.bench_pricing --batch 32 --repeat 20000 \
+    --out benchmarks/results/pricing.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
+from pathlib import Path
 
+from benchmarks.record import machine, write_line
 from costing.cost_model import price_measurement, split_cost, split_record_columns
 from costing.measurement import EnergyMethod, EnergyReading, Measurement
 from costing.prices import Prices
@@ -48,8 +50,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=20_000)
+    parser.add_argument("--out", type=Path, default=None, help="append the JSON line here too")
     args = parser.parse_args()
-    print(json.dumps(run(batch=args.batch, repeat=args.repeat)))
+    before = machine()
+    result = run(batch=args.batch, repeat=args.repeat)
+    extra = {"repeat": args.repeat, "machine": before, "load_avg_after": machine()["load_avg"]}
+    write_line(args.out, {"bench": "costing_pricing", **result, **extra})
 
 
 if __name__ == "__main__":
