@@ -34,6 +34,7 @@ from storage.tables import SPOOLABLE_TABLES
 
 log = logging.getLogger(__name__)
 _STOP = object()
+SPOOL_LOG_EVERY_S = 5.0
 # What a refused row raises: the database's refusal, or the driver failing to bind a value
 # (sqlite3 raises OverflowError for an integer beyond 64 bits).
 _REFUSALS = (SQLAlchemyError, ValueError, TypeError, OverflowError)
@@ -92,6 +93,7 @@ class RecordWriter:
         self._next_probe = 0.0
         self._backoff = settings.retry_base_s
         self._problem = ""
+        self._unlogged, self._logged_at = 0, float("-inf")
         self.stats = WriterStats()
         self._count_lock = threading.Lock()
 
@@ -478,7 +480,12 @@ class RecordWriter:
             return
         with self._count_lock:
             self.stats.spooled += len(batch)
-        log.warning("spooled %d records to %s", len(batch), self._spool.path)
+            self._unlogged += len(batch)
+            now = time.monotonic()
+            if now - self._logged_at < SPOOL_LOG_EVERY_S:
+                return  # an outage spools every batch: one line every few seconds is enough
+            count, self._unlogged, self._logged_at = self._unlogged, 0, now
+        log.warning("spooled %d records to %s", count, self._spool.path)
 
     def _lose(self, count: int, reason: str) -> None:
         with self._count_lock:

@@ -49,9 +49,11 @@ class Service:
             "COSTBOT_SERVICE__PRICE_REFRESH_S": "1",
         }
         command = [sys.executable, "-m", "costbot", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        self.log = database.spool_path.with_name(f"service-{self.port}.log")
+        with self.log.open("wb") as log:  # a file, not a pipe: a full pipe would block the child
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 120
@@ -63,7 +65,10 @@ class Service:
                 pass
             time.sleep(0.2)
         self.process.kill()
-        raise AssertionError(f"not ready: {self.process.communicate()[0].decode()[-3000:]}")
+        raise AssertionError(f"not ready: {self.output()[-3000:]}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def kill9(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -180,7 +185,8 @@ def test_kill_9_during_an_outage_and_a_hang_then_restart_stores_every_served_inf
     ids, rows, uids = _wait_stored(engine, served)
     metrics = httpx.get(f"{third.url}/metrics", timeout=10).text
     statuses = asyncio.run(_ask_through_sigterm(third))
-    output = third.process.communicate(timeout=60)[0].decode()
+    third.process.wait(timeout=60)
+    output = third.output()
     engine.dispose()
 
     assert len(served) > 100
