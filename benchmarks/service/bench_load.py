@@ -29,6 +29,7 @@ from benchmarks.service.load import bodies_from_texts, run_load
 from storage.db import create_db_engine
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
+from storage.spool import family_spools
 from storage.tables import InferenceRecord
 from storage.writer import RecordWriter
 from tests.pg_cluster import PostgresCluster, find_pg_bin
@@ -116,7 +117,9 @@ def one_run(
             thread.join()
         time.sleep(3)  # let the writer's replay (every 1 s) catch up before SIGTERM
     after_shutdown = _count(engine) - before
-    spool_left = database.spool_path.is_file() and database.spool_path.stat().st_size > 0
+    spool_left = any(  # each process spools to its own file beside spool_path
+        path.is_file() and path.stat().st_size > 0 for path in family_spools(database.spool_path)
+    )
     replayed_at_start = 0
     if spool_left:
         writer = RecordWriter(engine, database).start()
