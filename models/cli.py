@@ -254,7 +254,7 @@ def record_training_run(run: Any, settings: Any) -> None:
         return
     engine = create_db_engine(settings.database)
     upgrade(engine)
-    writer = RecordWriter(engine, settings.database).start()
+    writer = RecordWriter(engine, settings.database, role="cli").start()
     writer.submit(run)
     writer.close()
     engine.dispose()
