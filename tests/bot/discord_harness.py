@@ -92,6 +92,7 @@ def _message(channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
         "content": body.get("content") or "",
         "author": _user(BOT_ID, "costbot", bot=True),
         "embeds": body.get("embeds") or [],
+        "components": body.get("components") or [],
         "attachments": [],
         "mentions": [],
         "mention_roles": [],
@@ -290,6 +291,46 @@ class Harness:
             if len(self.http.calls) > before:
                 break
         return self.http.calls[before:]
+
+    async def press(self, message: Call, custom_id: str, *, user_id: int) -> list[Call]:
+        """A member pressing a button of a message the bot sent (a real component
+        interaction through the view store); return the responses it produced."""
+        before = len(self.webhook.calls)
+        user = _user(user_id, f"user{user_id}")
+        payload: dict[str, Any] = {
+            "id": str(next(_ids)),
+            "application_id": str(APP_ID),
+            "token": "tok",
+            "version": 1,
+            "type": 3,
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "message": _message(CHANNEL_ID, message.body),
+            "attachment_size_limit": 8 << 20,
+            "locale": "en-US",
+            "channel": _text_channel(CHANNEL_ID),
+            "channel_id": str(CHANNEL_ID),
+            "app_permissions": "0",
+            "guild_id": str(GUILD_ID),
+            "member": {
+                "user": user,
+                "roles": [],
+                "joined_at": "2026-01-01T00:00:00Z",
+                "permissions": "0",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            },
+        }
+        token = async_context.set(self.webhook)  # the item's task inherits this context
+        try:
+            self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        finally:
+            async_context.reset(token)
+        for _ in range(400):
+            await asyncio.sleep(0.01)
+            if len(self.webhook.calls) > before:
+                break
+        return self.webhook.calls[before:]
 
 
 def _command_data(command: Command[Any, ..., Any] | Group, options: Any) -> dict[str, Any]:

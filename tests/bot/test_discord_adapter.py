@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.conversations import CustomerKey
 from bot.discord_app.app import BotDeps
 from bot.settings import BotConfig, DiscordSettings, ServiceEndpoint
-from bot.support import load_templates
+from bot.support import hash_user, load_templates
 from storage.db import SessionFactory
 from storage.tables import SupportOutcome
 from tests.bot.discord_harness import (
@@ -178,3 +179,45 @@ async def test_unexpected_error_is_logged_and_answered_without_traceback(
     call = _answer(await harness.invoke("health"))
     assert call.ephemeral and "Something went wrong on our side" in call.text
     assert "boom" not in call.text and "RuntimeError: boom" in caplog.text
+
+
+def _buttons(call: Any) -> dict[str, str]:
+    """Label -> custom id of the buttons under a sent message."""
+    return {
+        b["label"]: b["custom_id"] for row in call.body["components"] for b in row["components"]
+    }
+
+
+async def test_answer_carries_feedback_buttons_only_the_customer_may_press(
+    harness: Harness,
+) -> None:
+    [reply] = await harness.message("my card has not arrived", user_id=2001)
+    assert reply.body["allowed_mentions"]["parse"] == []
+    buttons = _buttons(reply)
+    assert set(buttons) == {"Solved", "Talk to a person"}
+    assert all(c.endswith(":2001") and c.startswith("costbot:") for c in buttons.values())
+
+    [refused] = await harness.press(reply, buttons["Solved"], user_id=3003)
+    assert refused.ephemeral and "only the customer who asked" in refused.text.lower()
+    store = harness.bot.conversations
+    assert store.open_for(_key(harness)) is not None  # nothing recorded for someone else
+
+    [thanks] = await harness.press(reply, buttons["Solved"], user_id=2001)
+    assert thanks.ephemeral and "solved" in thanks.text.lower()
+    assert store.open_for(_key(harness)) is None  # closed by the customer
+
+
+async def test_talk_to_a_person_button_hands_off_and_pauses_the_bot(harness: Harness) -> None:
+    [reply] = await harness.message("my card has not arrived", user_id=2001)
+    [wrong] = await harness.press(reply, _buttons(reply)["Talk to a person"], user_id=3003)
+    assert wrong.ephemeral
+    [handed] = await harness.press(reply, _buttons(reply)["Talk to a person"], user_id=2001)
+    assert handed.text == load_templates().escalation
+    found = harness.bot.conversations.open_for(_key(harness))
+    assert found is not None and found.paused
+    assert await harness.message("my card has still not arrived", user_id=2001) == []
+
+
+def _key(harness: Harness, user_id: int = 2001) -> CustomerKey:
+    salt = harness.bot.settings.discord.salt()
+    return CustomerKey("discord", CHANNEL_ID, hash_user(str(user_id), salt), GUILD_ID)

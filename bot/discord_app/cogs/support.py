@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.discord_app.buttons import FeedbackButton, feedback_view
 from bot.support import SupportContext, handle_support_message
 from bot.text import has_visible_character
 
@@ -33,8 +34,20 @@ class SupportCog(commands.Cog):
             return
         reply = await handle_support_message(message.content, context=self._context(message))
         log.info("support message in %s: %s (%s)", message.channel.id, reply.outcome, reply.reason)
-        if reply.text:  # empty while a person has the conversation
-            await message.reply(reply.text, mention_author=False)
+        if not reply.text:  # empty while a person has the conversation
+            return
+        if reply.conversation_uid and not reply.handoff:  # "Solved" / "Talk to a person"
+            view = feedback_view(reply.conversation_uid, message.author.id)
+            await message.reply(
+                reply.text,
+                view=view,
+                mention_author=False,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        else:
+            await message.reply(
+                reply.text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()
+            )
 
     def _context(self, message: discord.Message) -> SupportContext:
         return SupportContext(
@@ -54,4 +67,5 @@ class SupportCog(commands.Cog):
 
 async def setup(bot: CostBot) -> None:
     """Add the cog."""
+    bot.add_dynamic_items(FeedbackButton)  # presses are understood after a restart
     await bot.add_cog(SupportCog(bot))
