@@ -183,8 +183,52 @@ def _max_id(session: Session, source: FoldedTable) -> int:
     return int(session.connection().execute(query).scalar() or 0)
 
 
+@dataclass(frozen=True)
+class RebuildResult:
+    """What a rebuild did: roll-ups deleted from ``since`` (all without it), records re-folded."""
+
+    since: datetime | None
+    rollups_deleted: int
+    folded: int
+    outcomes_folded: int
+    rollups_written: int
+
+    def to_json(self) -> dict[str, Any]:
+        since = self.since.isoformat() if self.since is not None else None
+        return {**vars(self), "since": since}
+
+
+def rebuild(
+    session_factory: SessionFactory, *, now: datetime, since: datetime | None = None
+) -> RebuildResult:
+    """Re-fold the roll-ups after records were corrected in place: delete the roll-ups from the
+    hour holding ``since`` (all of them without it) and fold again every record of those hours up
+    to each source's watermark, in one transaction under the job-state lock. The watermarks stay,
+    so reports (roll-ups + live tail) never count a record twice, even mid-rebuild; records above
+    them are left to the next run. Idempotent: a second rebuild writes the same roll-ups."""
+    _ensure_state(session_factory, now=now)
+    cutoff = floor_hour(since) if since is not None else None
+    with session_scope(session_factory) as session:
+        state = _locked_state(session)
+        table = _rollup_table()
+        delete = table.delete() if cutoff is None else table.delete().where(table.c.hour >= cutoff)
+        deleted = session.connection().execute(delete).rowcount
+        runs = [
+            _fold(session, s, after=0, upto=state[s.name].watermark, now=now, since=cutoff)
+            for s in SOURCES
+        ]
+    (folded, written), (outcomes, written_o) = runs
+    return RebuildResult(cutoff, deleted, folded, outcomes, written + written_o)
+
+
 def _fold(
-    session: Session, source: FoldedTable, *, after: int, upto: int, now: datetime
+    session: Session,
+    source: FoldedTable,
+    *,
+    after: int,
+    upto: int,
+    now: datetime,
+    since: datetime | None = None,
 ) -> tuple[int, int]:
     sums: dict[RollupKey, Totals] = defaultdict(Totals)
     connection = session.connection()  # Core rows: the ORM adds nothing to a plain column read
@@ -192,7 +236,10 @@ def _fold(
     folded = 0
     for low in range(after, upto, CHUNK_IDS):
         high = min(low + CHUNK_IDS, upto)
-        for row in connection.execute(source.select().where(identity > low, identity <= high)):
+        query = source.select().where(identity > low, identity <= high)
+        if since is not None:
+            query = query.where(source.table.c.created_at >= since)
+        for row in connection.execute(query):
             source.add(sums[source.key(row)], row)
             folded += 1
     return folded, _upsert(connection, sums, now=now)

@@ -20,11 +20,11 @@ from rich.table import Table
 
 from costbot.cli.state import settings_of
 from costbot.cli.tables import cost_components_table, cost_groups_table, roi_table
-from costing import budgets, charts, figures, prices
+from costing import aggregation, budgets, charts, figures, prices
 from costing.cost_report import cost_report, resolve_period
 from costing.errors import BudgetError, CostingError
 from costing.jobs import run_job
-from costing.periods import DEFAULT_PERIOD, PERIOD_HELP
+from costing.periods import DEFAULT_PERIOD, PERIOD_HELP, parse_period
 from costing.readers import DEFAULT_GROUP, GROUPS, SCOPES
 from costing.roi_report import daily_value_and_cost, roi_report
 from costing.settings import CostingSettings
@@ -80,18 +80,44 @@ def _emit(data: dict[str, Any], *, as_json: bool, tables: Callable[[], list[Tabl
 PERIOD = typer.Argument(DEFAULT_PERIOD, help=PERIOD_HELP, show_default=False)
 
 
-def aggregate_command(cli: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def aggregate_command(
+    cli: typer.Context,
+    as_json: bool = typer.Option(False, "--json"),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="re-fold the roll-ups after records were corrected, then run"
+    ),
+    since: str | None = typer.Option(
+        None,
+        "--from",
+        help="with --rebuild: re-fold from this day (YYYY-MM-DD, aggregation.timezone) on",
+        show_default=False,
+    ),
+) -> None:
     """Fold new inference records into the hourly roll-ups, then check budgets."""
 
     def action(ctx: Context) -> None:
-        run = run_job(ctx.sessions, now=utc_now(), timezone=ctx.settings.timezone)
-        data = {**vars(run.aggregation), "alerts": [a.to_json() for a in run.alerts]}
+        now = utc_now()
+        rebuilt: dict[str, Any] = {}
+        if since is not None and not rebuild:
+            raise CostingError("--from needs --rebuild")
+        if rebuild:
+            start = _day_start(since, now=now, timezone=ctx.settings.timezone)
+            rebuilt = {"rebuild": aggregation.rebuild(ctx.sessions, now=now, since=start).to_json()}
+        run = run_job(ctx.sessions, now=now, timezone=ctx.settings.timezone)
+        data = {**vars(run.aggregation), **rebuilt, "alerts": [a.to_json() for a in run.alerts]}
         if as_json:
             typer.echo(json.dumps(data))
         else:
             typer.echo(", ".join(f"{k}={v}" for k, v in data.items() if k != "alerts"))
 
     _run(cli, action)
+
+
+def _day_start(text: str | None, *, now: datetime, timezone: str) -> datetime | None:
+    """The UTC start of a local day given as YYYY-MM-DD (None without one)."""
+    if text is None:
+        return None
+    return parse_period(f"{text}..{text}", now=now, timezone=timezone).start
 
 
 def cost_command(

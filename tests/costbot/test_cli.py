@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from costbot.cli import app as costbot_app
@@ -92,3 +92,26 @@ def test_bad_input_is_one_line_and_exit_code_2(
     assert code == 2
     assert err.startswith("costbot: ") and err.count("\n") == 1
     assert "Traceback" not in out + err
+
+
+def test_aggregate_rebuild_refolds_a_corrected_record(app: typer.Typer, engine: Engine) -> None:
+    insert_rows(engine, [inference_row(created_at=utc_now() - timedelta(days=2))])
+    assert _invoke(app, "aggregate")[0] == 0  # sees the horizon; folds once it has settled
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE job_state SET updated_at = :t"), {"t": _past(engine)})
+    assert _invoke(app, "aggregate")[0] == 0
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE inference_record SET cost_compute_pico = 7"))
+    day = (utc_now() - timedelta(days=3)).date().isoformat()
+    code, out, _ = _invoke(app, "aggregate", "--rebuild", "--from", day, "--json")
+    assert code == 0
+    assert json.loads(out)["rebuild"]["folded"] == 1
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT cost_compute_pico FROM cost_rollup")).all() == [(7,)]
+    code, _, err = _invoke(app, "aggregate", "--from", day)
+    assert code == 2 and err.strip() == "costbot: --from needs --rebuild"
+
+
+def _past(engine: Engine) -> object:
+    moment = utc_now() - timedelta(hours=1)
+    return moment.replace(tzinfo=None) if engine.dialect.name == "sqlite" else moment

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from costing import histogram
-from costing.aggregation import aggregate
+from costing.aggregation import aggregate, rebuild
 from costing.periods import Period
 from costing.readers import count_outcomes
 from storage.db import SessionFactory
@@ -147,4 +147,56 @@ def test_concurrent_runs_on_postgresql_fold_once(
     with ThreadPoolExecutor(max_workers=2) as pool:
         folded = sorted(pool.map(lambda _: run(), range(2)))
     assert folded == [0, 200]
+    assert rollup_sums(engine) == raw_sums(engine)
+
+
+def _hour_costs(engine: Engine) -> dict[datetime, int]:
+    with Session(engine) as session:
+        rollups = session.execute(select(CostRollup)).scalars().all()
+    return {r.hour.replace(tzinfo=None): r.cost_compute_pico for r in rollups}
+
+
+def test_a_rebuild_refolds_corrected_records_from_a_day_and_is_idempotent(
+    engine: Engine, sessions: SessionFactory, now: datetime
+) -> None:
+    day = now.replace(hour=0)  # 2026-03-29 00:00 UTC
+    hours = [day - timedelta(hours=2), day + timedelta(hours=1), day + timedelta(hours=3)]
+    rows = [
+        inference_row(created_at=h + timedelta(minutes=10), cost_compute_pico=100) for h in hours
+    ]
+    insert_rows(engine, rows)
+    aggregate(sessions, now=now)
+    aggregate(sessions, now=now + SETTLED)
+    with engine.begin() as connection:  # corrections in place: one before the day, two after
+        table = CostRollup.metadata.tables["inference_record"]
+        connection.execute(table.update().values(cost_compute_pico=40))
+        connection.execute(table.delete().where(table.c.created_at >= hours[2]))
+    first = rebuild(sessions, now=now + 2 * SETTLED, since=day)
+    assert (first.rollups_deleted, first.folded, first.rollups_written) == (2, 1, 1)
+    naive = [h.replace(tzinfo=None) for h in hours]
+    assert _hour_costs(engine) == {naive[0]: 100, naive[1]: 40}  # the day before kept as it was
+    again = rebuild(sessions, now=now + 3 * SETTLED, since=day)
+    assert (again.rollups_deleted, again.folded) == (1, 1)
+    assert _hour_costs(engine) == {naive[0]: 100, naive[1]: 40}
+    rebuild(sessions, now=now + 4 * SETTLED)  # no day: every roll-up
+    assert _hour_costs(engine) == {naive[0]: 40, naive[1]: 40}
+    assert rollup_sums(engine) == raw_sums(engine)
+
+
+def test_a_rebuild_leaves_records_above_the_watermark_to_the_next_run(
+    engine: Engine, sessions: SessionFactory, now: datetime
+) -> None:
+    insert_rows(engine, _rows(now, 10))
+    aggregate(sessions, now=now)
+    aggregate(sessions, now=now + SETTLED)
+    insert_rows(engine, _rows(now, 4))  # not yet folded: the reports' live tail
+    outcomes = [outcome_row(created_at=now - timedelta(minutes=3)) for _ in range(2)]
+    insert_rows(engine, outcomes, SupportOutcome)
+    result = rebuild(sessions, now=now + 2 * SETTLED)
+    assert (result.folded, result.outcomes_folded) == (10, 0)
+    assert rollup_sums(engine)["count"] == 10
+    aggregate(sessions, now=now + 2 * SETTLED)
+    aggregate(sessions, now=now + 3 * SETTLED)
+    assert rollup_sums(engine) == raw_sums(engine)
+    assert rebuild(sessions, now=now + 4 * SETTLED).outcomes_folded == 2
     assert rollup_sums(engine) == raw_sums(engine)
