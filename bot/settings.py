@@ -32,6 +32,9 @@ class DiscordSettings(Section):
     support_channel_ids: list[int] = Field(default_factory=list)
     cooldown_s: float = Field(default=3.0, ge=0, le=3600)
     user_hash_salt: SecretStr | None = None
+    # Members with this role are the people who take over: their messages in support channels
+    # are never classified or answered.
+    agent_role_id: int | None = None
     summaries: list[SummarySchedule] = Field(default_factory=list)
 
     def salt(self) -> str:

@@ -188,6 +188,20 @@ class RecordingWebhook(AsyncWebhookAdapter):
         return _message(CHANNEL_ID, body)
 
 
+def _role(role_id: int, name: str) -> dict[str, Any]:
+    return {
+        "id": str(role_id),
+        "name": name,
+        "color": 0,
+        "hoist": False,
+        "position": 0,
+        "permissions": "0",
+        "managed": False,
+        "mentionable": True,
+        "flags": 0,
+    }
+
+
 def _text_channel(channel_id: int) -> dict[str, Any]:
     return {
         "id": str(channel_id),
@@ -271,6 +285,22 @@ class Harness:
             async_context.reset(token)
         return self.webhook.calls[before:]
 
+    def add_guild(self, *, role_ids: tuple[int, ...] = ()) -> discord.Guild:
+        """Put the test guild (with these roles) in the bot's cache, through discord.py's own
+        state, so message authors arrive as Members with their roles."""
+        roles = [_role(GUILD_ID, "@everyone")] + [_role(r, f"role{r}") for r in role_ids]
+        payload = {
+            "id": str(GUILD_ID),
+            "name": "test guild",
+            "owner_id": "1",
+            "roles": roles,
+            "emojis": [],
+            "features": [],
+            "channels": [_text_channel(CHANNEL_ID)],
+            "member_count": 1,
+        }
+        return self.bot._connection._add_guild_from_data(payload)  # type: ignore[arg-type]
+
     async def message(
         self,
         content: str,
@@ -278,6 +308,7 @@ class Harness:
         channel_id: int = CHANNEL_ID,
         user_id: int = 2001,
         author_bot: bool = False,
+        role_ids: tuple[int, ...] = (),
     ) -> list[Call]:
         """A customer message arriving from the gateway; return the REST calls it caused."""
         before = len(self.http.calls)
@@ -285,6 +316,13 @@ class Harness:
         payload.update(
             author=_user(user_id, f"customer{user_id}", bot=author_bot), guild_id=str(GUILD_ID)
         )
+        payload["member"] = {
+            "roles": [str(r) for r in role_ids],
+            "joined_at": "2026-01-01T00:00:00Z",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
         self.bot._connection.parse_message_create(payload)  # type: ignore[arg-type]
         for _ in range(400):  # the listener runs as a task: wait for its answer
             await asyncio.sleep(0.01)

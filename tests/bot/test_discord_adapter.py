@@ -221,3 +221,22 @@ async def test_talk_to_a_person_button_hands_off_and_pauses_the_bot(harness: Har
 def _key(harness: Harness, user_id: int = 2001) -> CustomerKey:
     salt = harness.bot.settings.discord.salt()
     return CustomerKey("discord", CHANNEL_ID, hash_user(str(user_id), salt), GUILD_ID)
+
+
+AGENT_ROLE = 500_000_000_000_000_001
+
+
+async def test_messages_from_agents_are_never_classified_or_answered(
+    settings: BotConfig, sessions: SessionFactory
+) -> None:
+    async for harness in _harness(_discord_settings(settings, agent_role_id=AGENT_ROLE), sessions):
+        harness.add_guild(role_ids=(AGENT_ROLE,))
+        agent = await harness.message(
+            "my card has not arrived", user_id=4004, role_ids=(AGENT_ROLE,)
+        )
+        assert agent == []
+        await asyncio.sleep(0.05)
+        assert harness.records == []
+        [answer] = await harness.message("my card has not arrived", user_id=2001)
+        assert answer.body["content"] == load_templates().intents["card_arrival"]
+        assert len(harness.records) == 1

@@ -24,6 +24,7 @@ class SupportCog(commands.Cog):
     def __init__(self, bot: CostBot) -> None:
         self.bot = bot
         self.channel_ids = frozenset(bot.settings.discord.support_channel_ids)
+        self.agent_role_id = bot.settings.discord.agent_role_id
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -31,6 +32,8 @@ class SupportCog(commands.Cog):
         if message.author.bot or message.channel.id not in self.channel_ids:
             return
         if not has_visible_character(message.content):  # nothing to read: no reply, no cost
+            return
+        if self._is_agent(message.author):  # a person of the team: never classified or answered
             return
         reply = await handle_support_message(message.content, context=self._context(message))
         log.info("support message in %s: %s (%s)", message.channel.id, reply.outcome, reply.reason)
@@ -48,6 +51,14 @@ class SupportCog(commands.Cog):
             await message.reply(
                 reply.text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()
             )
+
+    def _is_agent(self, author: discord.User | discord.Member) -> bool:
+        role_id = self.agent_role_id
+        return (
+            role_id is not None
+            and isinstance(author, discord.Member)
+            and author.get_role(role_id) is not None
+        )
 
     def _context(self, message: discord.Message) -> SupportContext:
         return SupportContext(
