@@ -74,8 +74,16 @@ def test_a_body_over_the_cap_is_413_before_it_is_read(server: Server) -> None:
             yield b"x" * 65_536
         yield b'"}'
 
-    chunked = httpx.post(f"{server[0]}/v1/classify", content=chunks(), timeout=30)
-    assert (chunked.status_code, chunked.json()["code"]) == (413, "body_too_large")
+    # The server answers 413 while the client is still sending, then closes; whether the client
+    # reads that answer before it sees the close is a race of the two TCP stacks. Either outcome
+    # shows the body was refused before it was read; the service stays up.
+    try:
+        chunked = httpx.post(f"{server[0]}/v1/classify", content=chunks(), timeout=30)
+    except (httpx.RemoteProtocolError, httpx.WriteError, httpx.ReadError):
+        pass
+    else:
+        assert (chunked.status_code, chunked.json()["code"]) == (413, "body_too_large")
+    assert httpx.get(f"{server[0]}/healthz", timeout=30).status_code == 200
 
 
 def test_an_unknown_path_is_json_with_a_code(server: Server) -> None:
