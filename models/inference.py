@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from models.batching import collate, inference_batches
-from models.network import Head, embed
+from models.network import embed
 
 
 @torch.inference_mode()
@@ -32,22 +31,3 @@ def embed_all(
             out[i] = vecs[row]
     encoder.train(was_training)
     return torch.stack([v for v in out if v is not None])
-
-
-@torch.inference_mode()
-def predict_proba(
-    encoder: Any,
-    head: Head,
-    ids: Sequence[Sequence[int]],
-    pad_id: int,
-    pooling: str,
-    device: torch.device,
-    batch_size: int = 64,
-) -> np.ndarray:
-    """Return softmax probabilities (n, n_labels) for token id lists, in input order."""
-    was_training = head.training
-    head.eval()
-    feats = embed_all(encoder, ids, pad_id, pooling, device, batch_size)
-    logits = head(feats.to(device)).float().cpu()
-    head.train(was_training)
-    return torch.softmax(logits, dim=-1).numpy()

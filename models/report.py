@@ -10,10 +10,11 @@ import torch
 
 from models.batching import collate, inference_batches
 from models.calibration import ScoredSet, auroc, choose_operating_point
+from models.classifier import Rule, served_answer
 from models.corpora import INTENT, OOD, SENTIMENT, Corpus
 from models.data import Row
 from models.encoder import tokenize
-from models.metrics import UNKNOWN, classification_metrics
+from models.metrics import classification_metrics
 from models.network import task_logits
 
 if TYPE_CHECKING:
@@ -109,13 +110,9 @@ def _ood_held(corpora: list[Corpus], seed: int) -> dict[str, list[Row]]:
 
 
 def gate(probs: np.ndarray, labels: list[str], threshold: float, margin: float) -> list[str]:
-    """The served labels: argmax, or `unknown` below the threshold or the top-2 margin."""
-    scored = ScoredSet.from_probs(probs)
-    top = probs.argmax(1)
-    return [
-        labels[k] if s >= threshold and g >= margin else UNKNOWN
-        for k, s, g in zip(top, scored.scores, scored.gaps, strict=True)
-    ]
+    """The served labels under the classifier's own rule (`served_answer`)."""
+    rule = Rule(threshold, margin)
+    return [served_answer(row, labels, rule, 1, False).label for row in probs]
 
 
 def _intent_metrics(
