@@ -76,6 +76,12 @@ class InferenceRecord(SQLModel, table=True):
     co2_ng: int = _big()
     price_sheet_id: int | None = None
     text: str | None = Field(default=None, max_length=100_000)
+    # The service replica that served it (also names that replica's spool).
+    replica_id: str = Field(default="", max_length=64)
+    # Its share of the batch's times (µs), to price it again by the version valid at created_at.
+    wall_us: int = _big()
+    cpu_us: int = _big()
+    gpu_us: int = _big()
 
 
 class TrainingRun(SQLModel, table=True):

@@ -4,6 +4,7 @@ from sqlalchemy import Engine, inspect
 
 from storage.migrate import current_revision, downgrade, upgrade
 
+HEAD = "0005"
 TABLES = {
     "inference_record",
     "training_run",
@@ -39,7 +40,7 @@ def test_0003_drops_the_unused_request_id_index_and_restores_it(engine: Engine) 
     def indexed() -> set[tuple[str, ...]]:
         return {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("inference_record")}
 
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == HEAD
     assert ("request_id",) not in indexed()
     downgrade(engine, "0002")
     assert ("request_id",) in indexed()
@@ -56,4 +57,16 @@ def test_0004_adds_conversations_and_links_outcomes_and_goes_back(engine: Engine
     assert {"support_conversation", "support_event"}.isdisjoint(inspect(engine).get_table_names())
     assert "conversation_uid" not in outcome_columns()
     upgrade(engine)
-    assert current_revision(engine) == "0004" and "conversation_uid" in outcome_columns()
+    assert current_revision(engine) == HEAD and "conversation_uid" in outcome_columns()
+
+
+def test_0005_adds_the_replica_and_time_shares_and_goes_back(engine: Engine) -> None:
+    def record_columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("inference_record")}
+
+    added = {"replica_id", "wall_us", "cpu_us", "gpu_us"}
+    assert added <= record_columns()
+    downgrade(engine, "0004")
+    assert added.isdisjoint(record_columns())
+    upgrade(engine)
+    assert current_revision(engine) == HEAD and added <= record_columns()
