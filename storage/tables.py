@@ -184,6 +184,12 @@ class SupportEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     actor: str = Field(default="customer", max_length=16)
     detail: str = Field(default="", max_length=200)
+    # A customer message (kind "message"): its platform id (for a link), what the classifier
+    # said, and its text only where storing text is on.
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    intent: str = Field(default="", max_length=100)
+    confidence: float | None = None
+    text: str | None = Field(default=None, max_length=4000)
 
 
 class CostRollup(SQLModel, table=True):

@@ -4,7 +4,7 @@ from sqlalchemy import Engine, inspect
 
 from storage.migrate import current_revision, downgrade, upgrade
 
-HEAD = "0005"
+HEAD = "0006"
 TABLES = {
     "inference_record",
     "training_run",
@@ -70,3 +70,15 @@ def test_0005_adds_the_replica_and_time_shares_and_goes_back(engine: Engine) -> 
     assert added.isdisjoint(record_columns())
     upgrade(engine)
     assert current_revision(engine) == HEAD and added <= record_columns()
+
+
+def test_0006_adds_message_facts_to_support_events_and_goes_back(engine: Engine) -> None:
+    def event_columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("support_event")}
+
+    added = {"message_id", "intent", "confidence", "text"}
+    assert added <= event_columns()
+    downgrade(engine, "0005")
+    assert added.isdisjoint(event_columns())
+    upgrade(engine)
+    assert current_revision(engine) == HEAD and added <= event_columns()
