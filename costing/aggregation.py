@@ -31,6 +31,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from costing.repricing import reprice_range
 from costing.totals import OUTCOME_COLUMNS, RAW_COLUMNS, Totals
 from storage.db import SessionFactory, session_scope
 from storage.tables import CostRollup, InferenceRecord, JobState, SupportOutcome
@@ -136,6 +137,8 @@ def _advance(
     mark, seen = state[source.name], state[source.horizon_name]
     watermark, horizon = mark.watermark, seen.watermark
     folded, written = 0, 0
+    if source is INFERENCES:  # the tail and what is folded: at the version valid at created_at
+        reprice_range(session, after=watermark, upto=_max_id(session, source))
     if horizon > watermark and now - seen.updated_at >= timedelta(seconds=settle_s):
         folded, written = _fold(session, source, after=watermark, upto=horizon, now=now)
         watermark = _move(mark, value=horizon, now=now)

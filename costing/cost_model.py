@@ -160,6 +160,14 @@ def split_record_columns(breakdown: CostBreakdown, weights: list[int]) -> list[d
     return [dict(zip(SPLIT_COLUMNS, part, strict=True)) for part in parts]
 
 
+def split_total(total: int, weights: list[int]) -> list[int]:
+    """Integer shares of `total` by weight (all-zero weights: equal), summing exactly to it;
+    ValueError for no weights or a negative one."""
+    if not weights or any(w < 0 for w in weights):
+        raise ValueError("weights must be a non-empty list of non-negative integers")
+    return _largest_remainder(total, weights if sum(weights) else [1] * len(weights))
+
+
 def _split_all(breakdown: CostBreakdown, weights: list[int]) -> list[list[int]]:
     if not weights or any(w < 0 for w in weights):
         raise ValueError("weights must be a non-empty list of non-negative integers")

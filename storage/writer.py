@@ -77,7 +77,7 @@ class RecordWriter:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._room = threading.Condition()
         self._queued_rows = 0
-        self._spool = _own_spool(settings, role)
+        self._spool, self.replica_id = _own_spool(settings, role)
         self.quarantine_path = self._spool.path.with_name(self._spool.path.name + ".quarantine")
         self._quarantine = Spool(self.quarantine_path)
         self._bulk = BulkInserter(engine)
@@ -494,15 +494,16 @@ class RecordWriter:
         log.error("%d records could not be kept: %s", count, reason)
 
 
-def _own_spool(settings: DatabaseSettings, role: str) -> Spool:
-    """This process's spool: role and replica id, or with the pid when another process has it."""
+def _own_spool(settings: DatabaseSettings, role: str) -> tuple[Spool, str]:
+    """This process's spool and the replica id it is named after: the configured one, or with
+    the pid added when another live process holds that spool."""
     spool = Spool(process_spool_path(settings.spool_path, role=role, replica=settings.replica_id))
     if spool.acquire():
-        return spool
+        return spool, settings.replica_id
     replica = f"{settings.replica_id}-{os.getpid()}-{id(spool):x}"
     spool = Spool(process_spool_path(settings.spool_path, role=role, replica=replica))
     spool.acquire()
-    return spool
+    return spool, replica
 
 
 def _is_outage(error: DBAPIError) -> bool:

@@ -42,6 +42,10 @@ def inference_row(**overrides: Any) -> dict[str, Any]:
         "co2_ng": 16_000,
         "price_sheet_id": None,
         "text": None,
+        "replica_id": "0",
+        "wall_us": 0,
+        "cpu_us": 0,
+        "gpu_us": 0,
     }
     row.update(overrides)
     return row

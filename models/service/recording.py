@@ -12,6 +12,8 @@ from prometheus_client import Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from costing.measurement import Measurement
+from costing.repricing import time_shares
 from models.service.jobs import TextJob, TextOutcome
 from models.service.model import ServedModel
 from storage.errors import WriterClosedError
@@ -40,14 +42,17 @@ class Recorder:
         batch_id: str,
         created_at: datetime,
         price_sheet_id: int | None,
+        measurement: Measurement | None = None,
     ) -> None:
-        """Submit one row per text; a failure is logged and counted, never raised."""
+        """Submit one row per text, with this replica's id and the text's share of the batch's
+        times; a failure is logged and counted, never raised."""
         if self._writer is None:
             return
+        shares = _shares(measurement, [job.weight for job, _ in batch])
         rows = []
-        for job, outcome in batch:
+        for (job, outcome), share in zip(batch, shares, strict=True):
             row = self._row(job, outcome, batch_id=batch_id, created_at=created_at)
-            row["price_sheet_id"] = price_sheet_id
+            row.update(share, price_sheet_id=price_sheet_id, replica_id=self._writer.replica_id)
             rows.append(row)
         try:
             self._writer.submit_many(TABLE, rows)
@@ -85,6 +90,13 @@ class Recorder:
             **outcome.cost.record_columns(),
             "text": job.text if self._store_text else None,
         }
+
+
+def _shares(measurement: Measurement | None, weights: list[int]) -> list[dict[str, int]]:
+    """Each text's share of the batch's times (none measured: zero shares)."""
+    if measurement is None or not weights:
+        return [{} for _ in weights]
+    return time_shares(measurement, weights)
 
 
 def _compact(prediction: Any) -> dict[str, Any]:

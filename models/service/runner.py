@@ -82,6 +82,7 @@ class BatchRunner:
             batch_id=new_uid(),
             created_at=created_at,
             price_sheet_id=priced.price_sheet_id,
+            measurement=measurement,
         )
         overhead_s = time.perf_counter() - started - forward.seconds
         self._observe(jobs, priced, measurement, overhead_s=overhead_s)
