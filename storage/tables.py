@@ -116,6 +116,13 @@ class TrainingRun(SQLModel, table=True):
     price_sheet_id: int | None = None
     metrics: dict[str, Any] = _json()
     recipe: dict[str, Any] = _json()
+    # The currency of its money (the price sheet it was priced with).
+    currency: str = Field(default="USD", max_length=3)
+    # The dataset versions it was trained on, each {name, version, provenance, labels,
+    # annotation_pico, currency}: a version's annotation is charged once, not per run.
+    datasets: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class SupportOutcome(SQLModel, table=True):

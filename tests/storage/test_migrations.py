@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from storage.migrate import current_revision, downgrade, upgrade
 
-HEAD = "0006"
+HEAD = "0007"
 TABLES = {
     "inference_record",
     "training_run",
@@ -82,3 +82,28 @@ def test_0006_adds_message_facts_to_support_events_and_goes_back(engine: Engine)
     assert added.isdisjoint(event_columns())
     upgrade(engine)
     assert current_revision(engine) == HEAD and added <= event_columns()
+
+
+def test_0007_gives_training_runs_a_currency_and_datasets_and_goes_back(engine: Engine) -> None:
+    def run_columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("training_run")}
+
+    downgrade(engine, "0006")
+    assert {"currency", "datasets"}.isdisjoint(run_columns())
+    with engine.begin() as connection:  # an existing run gets USD and no dataset versions
+        connection.execute(
+            text(
+                "INSERT INTO training_run (uid, started_at, finished_at, task, base_model,"
+                " adapter_version, adapter_path, data_path, data_rows, labels_count, epochs,"
+                " lora_r, device, wall_s, cpu_s, gpu_s, energy_uj, energy_method,"
+                " cost_compute_pico, cost_energy_pico, cost_hardware_pico, cost_data_pico,"
+                " co2_ng, metrics, recipe) VALUES ('u1', '2026-03-29 01:00:00',"
+                " '2026-03-29 02:00:00', 'support', 'm', 'v', '', '', 0, 0, 0, 0, 'cpu', 0, 0,"
+                " 0, 0, 'cpu-time-estimate', 1, 0, 0, 0, 0, '{}', '{}')"
+            )
+        )
+    upgrade(engine)
+    assert current_revision(engine) == HEAD and {"currency", "datasets"} <= run_columns()
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT currency, datasets FROM training_run")).one()
+    assert row[0] == "USD" and row[1] in ([], "[]")
