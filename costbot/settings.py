@@ -25,9 +25,11 @@ from costbot.errors import SettingsError
 from costing.settings import (
     AggregationSettings,
     CostingSettings,
+    ForecastSettings,
     MeterSettings,
     PriceSettings,
     RoiSettings,
+    WhatIfSettings,
 )
 from models.service.settings import ServiceConfig, ServiceSettings
 from storage.settings import DatabaseSettings
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
     roi: RoiSettings = Field(default_factory=RoiSettings)
     aggregation: AggregationSettings = Field(default_factory=AggregationSettings)
     meter: MeterSettings = Field(default_factory=MeterSettings)
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+    whatif: WhatIfSettings = Field(default_factory=WhatIfSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
     @property
     def costing(self) -> CostingSettings:
         """What reports, ROI, budgets and the price book are built from."""
-        return CostingSettings(self.prices, self.roi, self.aggregation)
+        return CostingSettings(self.prices, self.roi, self.aggregation, self.forecast, self.whatif)
 
     def service_config(self) -> ServiceConfig:
         """What the model service is built from."""

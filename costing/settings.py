@@ -46,6 +46,10 @@ class PriceSettings(Section):
     human_ticket_cost: Decimal = Field(default=Decimal("6.00"), ge=0)
     # What a caller pays per classification, if you sell it (revenue ROI); none by default.
     price_per_call: Decimal | None = Field(default=None, ge=0)
+    # Cloud: the instance's price per hour, paid busy or idle (e.g. AWS c7i.large on-demand
+    # us-east-1: $0.08925/h in 2024). Set, it makes idle cost (paid hours minus the busy work
+    # priced above) its own line; unset, only busy time is counted.
+    instance_hour: Decimal | None = Field(default=None, ge=0)
 
 
 class RoiSettings(Section):
@@ -85,6 +89,47 @@ class AggregationSettings(Section):
     timezone: str = "UTC"
 
 
+class ForecastSettings(Section):
+    """The cost forecast and the alerts read from it (predictive budget and spike alerts)."""
+
+    # Whole local days of history the forecast and its backtest read (at least two weeks, so
+    # weekly seasonality can be fitted and checked).
+    history_days: int = Field(default=56, ge=14, le=730)
+    # Central coverage of the projection's interval, in percent.
+    interval_pct: int = Field(default=90, ge=50, le=99)
+    # A day is a spike when its spend exceeds median + k × MAD of the trailing window (k = 5 is
+    # close to the modified z-score cut of 3.5 of Iglewicz and Hoaglin: 3.5 / 0.6745 ≈ 5.2).
+    spike_mad_k: Decimal = Field(default=Decimal("5"), gt=0, le=100)
+    spike_window_days: int = Field(default=28, ge=7, le=365)
+    # How often the forecast alerts are checked (each check fits one forecast per budget).
+    check_interval_s: int = Field(default=3600, ge=60, le=86_400)
+
+
+class WhatIfSettings(Section):
+    """Alternatives the measured workload is priced on (`costbot whatif`); prices are in the price
+    sheet's currency. The GPU instance is priced at `prices.gpu_hour`."""
+
+    # A recorded benchmark result (JSONL) giving the GPU instance's messages per second; relative
+    # paths are read from the project's root.
+    gpu_benchmark: str = "benchmarks/results/support_sweep_h200.jsonl"
+    # A hosted model priced per million tokens. Default: OpenAI gpt-4o-mini list price since
+    # 2024-07 ($0.15 input, $0.60 output per 1M tokens; openai.com/api/pricing).
+    hosted_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=60)
+    hosted_input_per_mtok: Decimal = Field(default=Decimal("0.15"), ge=0)
+    hosted_output_per_mtok: Decimal = Field(default=Decimal("0.60"), ge=0)
+    # Token counts are estimated from text lengths: OpenAI's rule of thumb, 1 token ≈ 4 characters
+    # of English text.
+    chars_per_token: Decimal = Field(default=Decimal("4"), gt=0, le=100)
+    # Characters every request carries besides the message: 1648 is the 77 intent names,
+    # space-separated (bot/data/reply_templates.json), the least a classification prompt lists.
+    prompt_chars: int = Field(default=1648, ge=0, le=1_000_000)
+    # Characters of one answer: 111 is the mean length of the 77 shipped reply templates.
+    reply_chars: int = Field(default=111, ge=0, le=1_000_000)
+    # Messages one human ticket covers (prices.human_ticket_cost is per ticket); 1 values each
+    # message as a ticket, as the ROI does.
+    human_messages_per_ticket: Decimal = Field(default=Decimal("1"), gt=0, le=1000)
+
+
 @dataclass(frozen=True)
 class CostingSettings:
     """The sections reports, ROI, budgets and the price book are built from."""
@@ -92,6 +137,8 @@ class CostingSettings:
     prices: PriceSettings = field(default_factory=PriceSettings)
     roi: RoiSettings = field(default_factory=RoiSettings)
     aggregation: AggregationSettings = field(default_factory=AggregationSettings)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    whatif: WhatIfSettings = field(default_factory=WhatIfSettings)
 
     @property
     def timezone(self) -> str:
