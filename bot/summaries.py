@@ -1,8 +1,8 @@
 """Scheduled summaries and budget alerts: plain job functions (the face's scheduler runs them).
 
-A summary is claimed (a ScheduledPost row, unique per channel, kind and period) before it is
-posted, so a restart or a second instance never posts it twice; a failed post releases its claim
-and is retried.
+A summary, and each alert in each channel, is claimed (costing.claims: a scheduled_post row)
+before it is posted, so a restart, a retry or a second process never posts it twice; a failed
+post releases its claim and is retried.
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import col, delete
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands.reports import ReportDeps, summary_reply
 from bot.replies import Reply
 from bot.settings import SummarySchedule
-from costing.budgets import AlertView, mark_posted, pending_alerts
+from costing.budgets import AlertView, alert_key, mark_posted, pending_alerts, scope_name
+from costing.claims import claim_alert, claim_post, release_claim, set_message
 from costing.figures import money
 from costing.periods import Period, parse_period
 from costing.settings import CostingSettings
-from storage.db import SessionFactory, session_scope
-from storage.tables import ScheduledPost
+from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
@@ -77,58 +76,82 @@ async def post_summary(
         )
         message_id = await poster(schedule.channel_id, reply)
     except BaseException:
-        _release(session_factory, claim)
+        release_claim(session_factory, claim)
         raise
-    _set_message(session_factory, claim, message_id)
+    set_message(session_factory, claim, message_id)
     return True
 
 
 def _claim(
     session_factory: SessionFactory, schedule: SummarySchedule, *, key: str, now: datetime
 ) -> int | None:
-    row = ScheduledPost(
-        channel_id=schedule.channel_id, kind=schedule.kind, period_key=key, posted_at=now
+    return claim_post(
+        session_factory, channel_id=schedule.channel_id, kind=schedule.kind, key=key, now=now
     )
-    try:
-        with session_scope(session_factory) as session:
-            session.add(row)
-            session.flush()
-            return row.id
-    except IntegrityError:
-        return None
-
-
-def _release(session_factory: SessionFactory, claim: int) -> None:
-    with session_scope(session_factory) as session:
-        session.execute(delete(ScheduledPost).where(col(ScheduledPost.id) == claim))
-
-
-def _set_message(session_factory: SessionFactory, claim: int, message_id: int | None) -> None:
-    with session_scope(session_factory) as session:
-        row = session.get(ScheduledPost, claim)
-        if row is not None:
-            row.message_id = message_id
-            session.add(row)
 
 
 async def post_alerts(
     *, poster: Poster, session_factory: SessionFactory, channel_ids: list[int], now: datetime
 ) -> int:
-    """Post every pending budget alert to the summary channels; mark each posted. Returns count."""
-    alerts = pending_alerts(session_factory)
-    for alert in alerts:
+    """Post every pending budget alert to the summary channels, each (alert, channel) claimed
+    before it is posted, so a retry or a second process never posts it there again; mark an
+    alert posted once every channel has it. Returns how many posts this call made.
+
+    A channel whose post fails keeps the alert pending (its claim released); the other
+    channels and alerts still go out, then the first failure is raised for the retry."""
+    posted, failure = 0, None
+    for alert in pending_alerts(session_factory):
+        key, reply = alert_key(alert.id), alert_reply(alert)
+        missing = False
         for channel_id in channel_ids:
-            await poster(channel_id, alert_reply(alert))
-        mark_posted(session_factory, alert.id, now=now)
-    return len(alerts)
+            try:
+                posted += await post_alert_once(
+                    key,
+                    reply,
+                    poster=poster,
+                    session_factory=session_factory,
+                    channel_id=channel_id,
+                    now=now,
+                )
+            except RETRYABLE as error:
+                missing, failure = True, failure or error
+        if not missing:
+            mark_posted(session_factory, alert.id, now=now)
+    if failure is not None:
+        raise failure
+    return posted
+
+
+async def post_alert_once(
+    key: str,
+    reply: Reply,
+    *,
+    poster: Poster,
+    session_factory: SessionFactory,
+    channel_id: int,
+    now: datetime,
+) -> bool:
+    """Claim an alert in a channel and post it; False when it was claimed before (by anyone).
+
+    On a failed post the claim is released and the error raised. Any kind of alert may use it
+    with its own key (see costing.claims.claim_alert)."""
+    claim = claim_alert(session_factory, key=key, channel_id=channel_id, now=now)
+    if claim is None:
+        return False
+    try:
+        message_id = await poster(channel_id, reply)
+    except BaseException:
+        release_claim(session_factory, claim)
+        raise
+    set_message(session_factory, claim, message_id)
+    return True
 
 
 def alert_reply(alert: AlertView) -> Reply:
     """The message for a crossed budget threshold."""
     budget = alert.budget
-    scope = budget.scope.kind + (f" {budget.scope.value}" if budget.scope.value else "")
     return Reply(
-        title=f"Budget alert: {scope} at {alert.threshold_pct}%",
+        title=f"Budget alert: {scope_name(budget.scope)} at {alert.threshold_pct}%",
         text=f"{money(alert.spent, budget.currency)} spent in {alert.month} (measured and "
         f"estimated costs) of a {money(budget.limit, budget.currency)} limit "
         "(configured). See `/budget show` and `/cost month group_by:model`.",

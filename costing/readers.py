@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, false, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -181,7 +181,9 @@ def _add_rollups(
     if scope.kind == "model":
         query = query.where(table.c.model_name == scope.value)
     elif scope.kind == "channel":
-        query = query.where(table.c.channel_id == int(scope.value or 0))
+        channel = int(scope.value or 0)
+        # A stored channel_id is a signed BIGINT: an id beyond it (a valid uint64) matches none.
+        query = query.where(table.c.channel_id == channel if channel < 2**63 else false())
     for row in session.execute(query.group_by(*keys)):
         values = dict(zip(SUMMED_COLUMNS, row[len(keys) :], strict=True))
         if values["count"]:

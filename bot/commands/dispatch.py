@@ -25,6 +25,7 @@ HANDLERS: dict[str, Handler] = {
     "roi": reports.roi,
     "budget show": reports.budget_show,
     "budget set": reports.budget_set,
+    "budget delete": reports.budget_delete,
     "prices show": prices.prices_show,
     "prices set": prices.prices_set,
     "report now": reports.report_now,

@@ -9,7 +9,15 @@ from decimal import Decimal
 from bot.commands.context import CommandContext, Invoker
 from bot.replies import Reply, ReplyField, ReplyFile
 from costing import figures
-from costing.budgets import list_budgets, make_scope, set_budget
+from costing.budgets import (
+    BudgetView,
+    delete_budget,
+    list_budgets,
+    make_scope,
+    scope_name,
+    scope_problem,
+    set_budget,
+)
 from costing.charts import cost_per_day_chart
 from costing.cost_report import CostLine, CostReport, cost_report
 from costing.figures import money
@@ -157,23 +165,10 @@ def _joined(lines: list[RoiLine]) -> str:
 
 
 async def budget_show(ctx: CommandContext, invoker: Invoker) -> Reply:
-    """Every budget with this month's spend."""
+    """Every budget with this month's spend (a budget with an invalid scope says so)."""
     deps = ReportDeps.of(ctx)
     month = deps.period("month")
-    fields = []
-    for budget in list_budgets(deps.session_factory):
-        sums = read_totals(deps.session_factory, period=month, scope=budget.scope)
-        spent = Money(sum(t.total_pico for t in sums.values()))
-        share = spent.pico / budget.limit.pico if budget.limit.pico else 0.0
-        name = budget.scope.kind + (f" {budget.scope.value}" if budget.scope.value else "")
-        fields.append(
-            ReplyField(
-                name,
-                f"{money(spent, budget.currency)} of "
-                f"{money(budget.limit, budget.currency)} (configured) spent this "
-                f"month: {figures.percent(share)}",
-            )
-        )
+    fields = [_budget_field(deps, budget, month) for budget in list_budgets(deps.session_factory)]
     text = (
         "Monthly budgets; alerts at 80% and 100%."
         if fields
@@ -182,10 +177,26 @@ async def budget_show(ctx: CommandContext, invoker: Invoker) -> Reply:
     return Reply(title="Budgets", text=text, fields=tuple(fields))
 
 
+def _budget_field(deps: ReportDeps, budget: BudgetView, month: Period) -> ReplyField:
+    name = scope_name(budget.scope)[:60]
+    problem = scope_problem(budget.scope)
+    if problem is not None:
+        return ReplyField(name, f"not checked: {problem}. Delete it with `/budget delete`.")
+    sums = read_totals(deps.session_factory, period=month, scope=budget.scope)
+    spent = Money(sum(t.total_pico for t in sums.values()))
+    share = spent.pico / budget.limit.pico if budget.limit.pico else 0.0
+    return ReplyField(
+        name,
+        f"{money(spent, budget.currency)} of "
+        f"{money(budget.limit, budget.currency)} (configured) spent this "
+        f"month: {figures.percent(share)}",
+    )
+
+
 async def budget_set(
     ctx: CommandContext, invoker: Invoker, *, limit: float, scope: str, value: str
 ) -> Reply:
-    """Create or change a monthly budget."""
+    """Create or change a monthly budget (a changed limit re-arms its alerts)."""
     deps = ReportDeps.of(ctx)
     currency = deps.book().sheet_at(deps.now).prices.currency
     view = set_budget(
@@ -196,8 +207,14 @@ async def budget_set(
         currency=currency,
         changed_by=f"{invoker.kind}:{invoker.display_name}"[:100],
     )
-    name = view.scope.kind + (f" {view.scope.value}" if view.scope.value else "")
+    name = scope_name(view.scope)
     return Reply(text=f"Budget for {name} set to {money(view.limit, view.currency)} per month.")
+
+
+async def budget_delete(ctx: CommandContext, invoker: Invoker, *, scope: str, value: str) -> Reply:
+    """Delete a monthly budget and its alerts."""
+    view = delete_budget(ReportDeps.of(ctx).session_factory, kind=scope, value=value)
+    return Reply(text=f"Budget for {scope_name(view.scope)[:60]} deleted, with its alerts.")
 
 
 async def report_now(ctx: CommandContext, invoker: Invoker) -> Reply:

@@ -111,6 +111,21 @@ SPECS: tuple[CommandSpec, ...] = (
         ),
         manage=True,
     ),
+    CommandSpec(
+        "budget delete",
+        "Delete a monthly budget and its alerts (needs Manage Server).",
+        (
+            Option("scope", "What the budget covers.", choices=SCOPES),
+            Option(
+                "value",
+                "The model name or channel id (for scope model/channel).",
+                required=False,
+                max_length=200,
+                default="",
+            ),
+        ),
+        manage=True,
+    ),
     CommandSpec("prices show", "The prices in force, their version and where they came from."),
     CommandSpec(
         "prices set",

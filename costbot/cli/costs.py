@@ -1,4 +1,4 @@
-"""`costbot aggregate|cost|roi|chart`, `costbot prices show|set`, `costbot budget show|set`.
+"""`costbot aggregate|cost|roi|chart`, `costbot prices show|set`, `costbot budget show|set|delete`.
 
 The same grammar as the chat: command names, positional options, defaults and period words.
 """
@@ -297,6 +297,21 @@ def budget_set(
         name = view.scope.kind + (f" {view.scope.value}" if view.scope.value else "")
         shown = figures.money(view.limit, view.currency)
         typer.echo(f"Budget for {name} set to {shown} per month.")
+
+    _run(cli, action)
+
+
+@budget_app.command("delete")
+def budget_delete(
+    cli: typer.Context,
+    scope: str = typer.Argument(..., help="|".join(SCOPES)),
+    value: str = typer.Argument("", help="model name or channel id (not for 'all')"),
+) -> None:
+    """Delete the budget of a scope, with its alerts (like `/budget delete scope [value]`)."""
+
+    def action(ctx: Context) -> None:
+        view = budgets.delete_budget(ctx.sessions, kind=scope, value=value)
+        typer.echo(f"Budget for {budgets.scope_name(view.scope)[:60]} deleted, with its alerts.")
 
     _run(cli, action)
 

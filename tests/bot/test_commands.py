@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.commands import CommandContext, Invoker, run_command
+from bot.commands.spec import SPECS
 from bot.errors import ServiceUnavailableError
 from bot.policy import MessageSignals
 from bot.service_client import ModelServiceClient
@@ -97,6 +98,21 @@ async def test_budget_set_and_show(ctx: CommandContext) -> None:
     assert [f.name for f in shown.fields] == ["channel 77"]
 
 
+async def test_budget_delete_and_bad_channel_ids(ctx: CommandContext) -> None:
+    for bad in ("\u00b2", str(10**23)):
+        refused = await run_command(
+            ctx, CONSOLE, "budget set", {"limit": 5, "scope": "channel", "value": bad}
+        )
+        assert refused.is_error and "numeric id" in refused.text and "\n" not in refused.text
+    await run_command(ctx, CONSOLE, "budget set", {"limit": 5, "scope": "channel", "value": "77"})
+    done = await run_command(ctx, CONSOLE, "budget delete", {"scope": "channel", "value": "77"})
+    assert done.text == "Budget for channel 77 deleted, with its alerts."
+    shown = await run_command(ctx, CONSOLE, "budget show", {})
+    assert shown.fields == ()
+    again = await run_command(ctx, CONSOLE, "budget delete", {"scope": "channel", "value": "77"})
+    assert again.is_error and "no budget for channel 77" in again.text
+
+
 @pytest.mark.parametrize(
     ("name", "options", "message"),
     [
@@ -130,7 +146,7 @@ async def test_models_health_and_help(ctx: CommandContext) -> None:
     health = await run_command(ctx, CONSOLE, "health", {})
     assert health.text == "All good."
     help_fields = (await run_command(ctx, CONSOLE, "help", {})).fields
-    assert len(help_fields) == 12 and help_fields[-1].name == "periods"
+    assert len(help_fields) == len(SPECS) + 1 and help_fields[-1].name == "periods"
     assert "week: the last 7 local days, today included" in help_fields[-1].value
 
 

@@ -178,7 +178,7 @@ def test_parse_line(line: str, expected: object) -> None:
     assert parse_line(line) == expected
 
 
-@pytest.mark.parametrize("line", ["/", "/report", "/help me please", "/budget delete"])
+@pytest.mark.parametrize("line", ["/", "/report", "/help me please", "/budget remove"])
 def test_parse_line_refuses_bad_shapes(line: str) -> None:
     with pytest.raises(OptionError):
         parse_line(line)

@@ -128,3 +128,47 @@ async def test_budget_alerts_are_posted_once(sessions: SessionFactory) -> None:
         "Budget alert: all at 80%",
         "Budget alert: all at 100%",
     ]
+
+
+class ChannelDownPoster(FakePoster):
+    """Fails every post to one channel while `down` is set."""
+
+    def __init__(self, down: int) -> None:
+        super().__init__()
+        self.down: int | None = down
+
+    async def __call__(self, channel_id: int, reply: Reply) -> int:
+        if channel_id == self.down:
+            raise ConnectionError("this channel is unreachable")
+        return await super().__call__(channel_id, reply)
+
+
+async def test_an_alert_failing_on_one_channel_is_never_posted_twice_to_the_others(
+    sessions: SessionFactory,
+) -> None:
+    now = datetime(2026, 3, 30, 8, tzinfo=UTC)
+    set_budget(sessions, scope=make_scope("all"), limit=Money.from_decimal("0.000000001"), now=now)
+    from storage.tables import InferenceRecord
+    from tests.factories import inference_row
+
+    with Session(sessions().get_bind()) as session:
+        session.add(InferenceRecord(**inference_row(created_at=now - timedelta(hours=1))))
+        session.commit()
+    check_budgets(sessions, now=now)
+    poster = ChannelDownPoster(down=6)
+    for _ in range(2):  # the first try and its retry, with channel 6 still down
+        with pytest.raises(ConnectionError):
+            await post_alerts(
+                poster=poster, session_factory=sessions, channel_ids=[5, 6, 7], now=now
+            )
+    assert sorted(channel for channel, _ in poster.posts) == [5, 5, 7, 7]  # two alerts each
+    poster.down = None
+    assert (
+        await post_alerts(poster=poster, session_factory=sessions, channel_ids=[5, 6, 7], now=now)
+        == 2
+    )
+    assert sorted(channel for channel, _ in poster.posts) == [5, 5, 6, 6, 7, 7]
+    assert (
+        await post_alerts(poster=poster, session_factory=sessions, channel_ids=[5, 6, 7], now=now)
+        == 0
+    )

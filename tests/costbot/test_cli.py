@@ -62,6 +62,11 @@ def test_budget_set_and_show(app: typer.Typer, engine: Engine) -> None:
     assert _invoke(app, "budget", "set", "12.5", "channel", "42")[0] == 0
     _, out, _ = _invoke(app, "budget", "show", "--json")
     assert json.loads(out)["budgets"][0]["limit"] == "12.5"
+    assert _invoke(app, "budget", "delete", "channel", "42")[1] == (
+        "Budget for channel 42 deleted, with its alerts.\n"
+    )
+    _, out, _ = _invoke(app, "budget", "show", "--json")
+    assert json.loads(out)["budgets"] == []
 
 
 def test_chart_writes_a_png(app: typer.Typer, engine: Engine, tmp_path: Path) -> None:
@@ -82,6 +87,10 @@ def test_chart_writes_a_png(app: typer.Typer, engine: Engine, tmp_path: Path) ->
         ("prices", "set", "pue", "abc"),
         ("budget", "set", "5", "galaxy"),
         ("budget", "set", "lots", "all"),
+        ("budget", "set", "5", "channel", "\u00b2"),
+        ("budget", "set", "5", "channel", str(10**23)),
+        ("budget", "set", "5", "model", "never-ran"),
+        ("budget", "delete", "channel", "42"),
         ("chart", "pie", "--out", "x.png"),
     ],
 )
