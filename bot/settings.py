@@ -30,12 +30,36 @@ class DiscordSettings(Section):
     token: SecretStr | None = None
     sync_guild_id: int | None = None
     support_channel_ids: list[int] = Field(default_factory=list)
+    # Per user and per command (discord.py's CooldownMapping; 0 turns it off).
     cooldown_s: float = Field(default=3.0, ge=0, le=3600)
+    # Support-channel messages answered per author in a window; more are not classified.
+    support_rate: int = Field(default=5, ge=1, le=100)
+    support_per_s: float = Field(default=60.0, gt=0, le=3600)
+    # Where admin commands leave a line saying who changed what (unset: no audit lines).
+    audit_channel_id: int | None = None
+    # Sharding (AutoShardedBot): the total shard count, and this process's shards when the
+    # range is split across processes; both unset lets Discord choose and runs them all here.
+    shard_count: int | None = Field(default=None, ge=1, le=10_000)
+    shard_ids: list[int] | None = None
     user_hash_salt: SecretStr | None = None
     # Members with this role are the people who take over: their messages in support channels
     # are never classified or answered.
     agent_role_id: int | None = None
     summaries: list[SummarySchedule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shards_are_valid(self) -> DiscordSettings:
+        ids, count = self.shard_ids, self.shard_count
+        if ids is None:
+            return self
+        if count is None:
+            raise ValueError("discord.shard_ids needs discord.shard_count (the total, e.g. 4)")
+        if not ids or len(set(ids)) != len(ids) or not all(0 <= i < count for i in ids):
+            raise ValueError(
+                f"discord.shard_ids must be distinct ids from 0 to {count - 1} "
+                f"(discord.shard_count = {count}), e.g. [0, 1]; got {ids}"
+            )
+        return self
 
     def salt(self) -> str:
         """The user-hash salt as text ("" when none is configured)."""

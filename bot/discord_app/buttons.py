@@ -7,6 +7,7 @@ console's `/solved` and `/person` (`ConversationStore.feedback`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,7 @@ class FeedbackButton(
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return
         bot: CostBot = interaction.client  # type: ignore[assignment]
-        text = _press(bot, self.action, self.uid)
+        text = await asyncio.to_thread(_press, bot, self.action, self.uid)  # SQL: off the loop
         log.info("support button %s pressed in %s", self.action, interaction.channel_id)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
 

@@ -54,21 +54,23 @@ async def harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterato
 
 
 def _answer(calls: list[Any]) -> Any:
-    assert len(calls) == 1, calls
-    call = calls[0]
-    assert call.path.endswith("/callback") and call.body["type"] == MESSAGE
+    """The one message a command answered with: at once, or after its defer (slow commands)."""
+    if calls and calls[0].body.get("type") == DEFERRED:
+        [call] = [c for c in calls[1:] if c.method == "POST"]
+    else:
+        [call] = calls
+        assert call.path.endswith("/callback") and call.body["type"] == MESSAGE
     assert within_limits(call)
     return call
 
 
 async def test_login_loads_cogs_and_syncs_to_the_test_guild(harness: Harness) -> None:
-    assert {"ClassifyCog", "CostsCog", "PricesCog", "InfoCog", "ErrorsCog", "SupportCog"} <= set(
-        harness.bot.cogs
-    )
+    cogs = {"ClassifyCog", "CostsCog", "PricesCog", "AdminCog", "InfoCog", "ErrorsCog"}
+    assert cogs | {"SupportCog"} <= set(harness.bot.cogs)
     syncs = [c for c in harness.http.calls if c.method == "PUT"]
     assert [c.path for c in syncs] == ["/applications/{application_id}/guilds/{guild_id}/commands"]
     synced: list[dict[str, Any]] = syncs[0].body  # type: ignore[assignment]
-    assert {c["name"] for c in synced} >= {"classify", "cost", "budget", "prices", "help"}
+    assert {c["name"] for c in synced} >= {"classify", "cost", "budget", "prices", "admin", "help"}
 
 
 async def test_classify_answers_with_an_embed_of_labels_and_cost(harness: Harness) -> None:
@@ -89,7 +91,7 @@ async def test_slow_command_is_deferred_then_followed_up(harness: Harness) -> No
 
 async def test_help_is_ephemeral(harness: Harness) -> None:
     call = _answer(await harness.invoke("help"))
-    assert call.ephemeral and "/budget set" in call.text
+    assert call.ephemeral and "/admin budget set" in call.text and "/budget show" in call.text
 
 
 async def test_report_attaches_the_chart(harness: Harness) -> None:
@@ -100,18 +102,30 @@ async def test_report_attaches_the_chart(harness: Harness) -> None:
 
 
 async def test_set_commands_need_manage_server(harness: Harness) -> None:
-    refused = _answer(await harness.invoke("prices set", key="gpu_hour", value=2.5))
+    refused = _answer(await harness.invoke("admin prices set", key="gpu_hour", value=2.5))
     assert refused.ephemeral and "Manage Server" in refused.text
     allowed = _answer(
-        await harness.invoke("prices set", key="gpu_hour", value=2.5, permissions=MANAGE_GUILD)
+        await harness.invoke(
+            "admin prices set", key="gpu_hour", value=2.5, permissions=MANAGE_GUILD
+        )
     )
-    assert "gpu_hour set to 2.5" in allowed.text
-    in_dm = _answer(await harness.invoke("budget set", limit=10.0, guild=False))
-    assert "Manage Server" in in_dm.text
+    assert "gpu_hour set to 2.5" in allowed.text and allowed.ephemeral
+    in_dm = _answer(await harness.invoke("admin budget set", limit=10.0, guild=False))
+    assert in_dm.ephemeral and "server only" in in_dm.text
+    refused = _answer(await harness.invoke("admin budget delete", scope="all"))
+    assert refused.ephemeral and "Manage Server" in refused.text
+
+
+async def test_budget_delete_from_chat(harness: Harness) -> None:
+    await harness.invoke("admin budget set", limit=10.0, permissions=MANAGE_GUILD)
+    deleted = _answer(
+        await harness.invoke("admin budget delete", scope="all", permissions=MANAGE_GUILD)
+    )
+    assert deleted.text == "Budget for all deleted, with its alerts."
 
 
 async def test_out_of_range_option_is_refused_by_our_code(harness: Harness) -> None:
-    call = _answer(await harness.invoke("budget set", limit=-5.0, permissions=MANAGE_GUILD))
+    call = _answer(await harness.invoke("admin budget set", limit=-5.0, permissions=MANAGE_GUILD))
     assert call.ephemeral and "out of range" in call.text
     call = _answer(await harness.invoke("cost", period="2099-01-01..2099-01-31"))
     assert call.ephemeral and "future" in call.text

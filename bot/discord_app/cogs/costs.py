@@ -1,4 +1,5 @@
-"""/cost, /roi, /report now, /budget show|set."""
+"""/cost, /roi, /report now, /budget show: server figures, so in servers only (changing a
+budget is `/admin budget set|delete`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands.spec import MAX_BUDGET, MAX_PERIOD_CHARS, MIN_BUDGET
+from bot.commands.spec import MAX_PERIOD_CHARS
 from bot.discord_app.cogs._spec import description, from_spec
+from bot.discord_app.guards import server_only
 
 if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
@@ -20,13 +22,24 @@ Period = app_commands.Range[str, 1, MAX_PERIOD_CHARS]
 class CostsCog(commands.Cog):
     """What it costs, what it is worth, and what may be spent."""
 
-    budget = app_commands.Group(name="budget", description="Monthly spending limits.")
-    report = app_commands.Group(name="report", description="Cost and ROI summaries.")
+    budget = app_commands.Group(
+        name="budget",
+        description="Monthly spending limits.",
+        guild_only=True,
+        allowed_contexts=server_only(),
+    )
+    report = app_commands.Group(
+        name="report",
+        description="Cost and ROI summaries.",
+        guild_only=True,
+        allowed_contexts=server_only(),
+    )
 
     def __init__(self, bot: CostBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="cost", description=description("cost"))
+    @app_commands.guild_only()
     @from_spec("cost")
     async def cost(
         self,
@@ -37,6 +50,7 @@ class CostsCog(commands.Cog):
         await self.bot.respond(interaction, "cost", period=period, group_by=group_by)
 
     @app_commands.command(name="roi", description=description("roi"))
+    @app_commands.guild_only()
     @from_spec("roi")
     async def roi(self, interaction: discord.Interaction, period: Period | None = None) -> None:
         await self.bot.respond(interaction, "roi", period=period)
@@ -48,17 +62,6 @@ class CostsCog(commands.Cog):
     @budget.command(name="show", description=description("budget show"))
     async def budget_show(self, interaction: discord.Interaction) -> None:
         await self.bot.respond(interaction, "budget show")
-
-    @budget.command(name="set", description=description("budget set"))
-    @from_spec("budget set")
-    async def budget_set(
-        self,
-        interaction: discord.Interaction,
-        limit: app_commands.Range[float, MIN_BUDGET, MAX_BUDGET],
-        scope: str | None = None,
-        value: app_commands.Range[str, 1, 200] | None = None,
-    ) -> None:
-        await self.bot.respond(interaction, "budget set", limit=limit, scope=scope, value=value)
 
 
 async def setup(bot: CostBot) -> None:

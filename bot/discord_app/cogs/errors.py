@@ -17,13 +17,22 @@ if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
 
 log = logging.getLogger(__name__)
+PERMISSION_NAMES = {"manage_guild": "Manage Server"}  # as Discord's own settings call it
 
 
 def reply_for_app_error(error: app_commands.AppCommandError) -> Reply:
     """The friendly reply for an error raised while running a slash command."""
     if isinstance(error, app_commands.CommandOnCooldown):
         return error_reply(f"Slow down a little: try again in {error.retry_after:.0f}s.")
-    if isinstance(error, app_commands.MissingPermissions | app_commands.CheckFailure):
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return error_reply(
+            "This command works in a server only (its figures are the server's): "
+            "run it in a channel of the server."
+        )
+    if isinstance(error, app_commands.MissingPermissions):
+        needed = ", ".join(PERMISSION_NAMES.get(p, p) for p in error.missing_permissions)
+        return error_reply(f"This command needs the {needed} permission: ask a server admin.")
+    if isinstance(error, app_commands.CheckFailure):
         return error_reply("You don't have permission to use this command here.")
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     known = reply_for_error(original)

@@ -21,10 +21,12 @@ class InfoCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="models", description=description("models"))
+    @app_commands.guild_only()
     async def models(self, interaction: discord.Interaction) -> None:
         await self.bot.respond(interaction, "models")
 
     @app_commands.command(name="health", description=description("health"))
+    @app_commands.guild_only()
     async def health(self, interaction: discord.Interaction) -> None:
         await self.bot.respond(interaction, "health")
 

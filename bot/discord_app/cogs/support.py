@@ -9,6 +9,9 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.buttons import FeedbackButton, feedback_view
+from bot.discord_app.guards import support_cooldowns
+from bot.discord_app.offloop import off_loop
+from bot.service_client import ModelServiceClient
 from bot.support import SupportContext, handle_support_message
 from bot.text import has_visible_character
 
@@ -25,6 +28,7 @@ class SupportCog(commands.Cog):
         self.bot = bot
         self.channel_ids = frozenset(bot.settings.discord.support_channel_ids)
         self.agent_role_id = bot.settings.discord.agent_role_id
+        self.notices = support_cooldowns(1, bot.settings.discord.support_per_s)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -35,7 +39,14 @@ class SupportCog(commands.Cog):
             return
         if self._is_agent(message.author):  # a person of the team: never classified or answered
             return
-        reply = await handle_support_message(message.content, context=self._context(message))
+        if await self._over_rate(message):
+            return
+        reply = await off_loop(  # SQL for the conversation: never on the gateway's loop
+            lambda service: handle_support_message(
+                message.content, context=self._context(message, service)
+            ),
+            service=self.bot.service,
+        )
         log.info("support message in %s: %s (%s)", message.channel.id, reply.outcome, reply.reason)
         if not reply.text:  # empty while a person has the conversation
             return
@@ -60,9 +71,27 @@ class SupportCog(commands.Cog):
             and author.get_role(role_id) is not None
         )
 
-    def _context(self, message: discord.Message) -> SupportContext:
+    async def _over_rate(self, message: discord.Message) -> bool:
+        """Whether the author sent more than `discord.support_rate` messages in the window;
+        such a message is not classified, answered or costed, and the author is told once
+        per window when to write again."""
+        bucket = self.bot.support_cooldowns.get_bucket(message)
+        retry_after = bucket.update_rate_limit() if bucket is not None else None
+        if not retry_after:
+            return False
+        log.info("support message in %s over the author's rate: not answered", message.channel.id)
+        notice = self.notices.get_bucket(message)
+        if notice is not None and not notice.update_rate_limit():
+            await message.reply(
+                f"You are writing faster than we can answer: wait {retry_after:.0f}s, then send "
+                "your question again.",
+                mention_author=False,
+            )
+        return True
+
+    def _context(self, message: discord.Message, service: ModelServiceClient) -> SupportContext:
         return SupportContext(
-            service=self.bot.service,
+            service=service,
             templates=self.bot.templates,
             record=self.bot.deps.record,
             policy=self.bot.policy,
