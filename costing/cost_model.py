@@ -93,7 +93,8 @@ def _rates(prices: Prices) -> _Rates:
     cloud = not prices.owned
     per_s = PICO / SECONDS_PER_HOUR
     return _Rates(
-        energy_pico_per_uj=facility * prices.electricity_kwh * PICO,
+        # A cloud price includes the power: energy money only where the hardware is owned.
+        energy_pico_per_uj=Decimal(0) if cloud else facility * prices.electricity_kwh * PICO,
         co2_ng_per_uj=facility * prices.grid_gco2_kwh * 1_000_000_000,
         cpu_pico_per_s=prices.cpu_core_hour * per_s if cloud else Decimal(0),
         gpu_pico_per_s=prices.gpu_hour * per_s if cloud else Decimal(0),

@@ -22,6 +22,10 @@ from costing.units import PICO, Carbon, Energy, Money
 from storage.db import SessionFactory
 
 MEASURED, ESTIMATED, CONFIGURED = "measured", "estimated", "configured"
+IDLE_SOURCE = (
+    "configured: paid hours (owned: amortisation per calendar hour; cloud: instance price per "
+    "hour) minus the busy work attributed to records"
+)
 
 
 def share(part: int, whole: int) -> float:
@@ -180,7 +184,7 @@ class CostReport:
             "cost_per_inference": exact(per) if per is not None else None,
             "measured_share": self.measured_share,
             "groups": [line.to_json() for line in self.groups],
-            "sources": {"idle": "configured amortisation × idle hours"},
+            "sources": {"idle": IDLE_SOURCE},
         }
 
 
@@ -211,12 +215,12 @@ def cost_report(
     by_cost = sorted(sums.items(), key=lambda item: (-item[1].total_pico, item[0]))
     groups = sorted(sums.items()) if group == "day" else by_cost
     line = CostLine.from_totals("all", total)
-    idle, idle_hours = idle_cost(prices, period=window, attributed=line.hardware)
+    idle, idle_hours = idle_cost(prices, period=window, line=line)
     return CostReport(
         start=window.start,
         end=window.end,
         timezone=window.timezone,
-        currency=prices.sheet_at(window.end).prices.currency,
+        currency=prices.currency(window.start, window.end),
         group_by=group,
         total=line,
         groups=tuple(CostLine.from_totals(k, v) for k, v in groups),
@@ -225,14 +229,21 @@ def cost_report(
     )
 
 
-def idle_cost(book: PriceBook, *, period: Period, attributed: Money) -> tuple[Money, float]:
-    """Owned hardware's cost for the period not covered by attributed work, and its hours."""
-    calendar = Decimal(0)
+def idle_cost(book: PriceBook, *, period: Period, line: CostLine) -> tuple[Money, float]:
+    """The machine's paid hours not covered by the busy work of the records, and its hours.
+
+    Paid: owned hardware's amortisation per calendar hour, or a cloud instance's configured
+    price per hour (none set: nothing is paid idle). Busy: the records' hardware money (owned)
+    or compute money (cloud), as the paid sheets price it.
+    """
+    calendar, owned, cloud = Decimal(0), False, False
     for start, end, sheet in book.segments(period.start, period.end):
-        if sheet.owned:
-            hours = Decimal((end - start).total_seconds()) / 3600
-            calendar += hours * sheet.calendar_hour
+        hours = Decimal((end - start).total_seconds()) / 3600
+        calendar += hours * sheet.paid_hour
+        owned, cloud = owned or sheet.owned, cloud or bool(sheet.paid_hour and not sheet.owned)
     if calendar == 0:
         return Money(0), 0.0
-    idle = max(Money(round(calendar * PICO)) - attributed, Money(0))
-    return idle, period.hours * idle.pico / round(calendar * PICO)
+    busy = (line.hardware if owned else Money(0)) + (line.compute if cloud else Money(0))
+    paid = round(calendar * PICO)
+    idle = max(Money(paid) - busy, Money(0))
+    return idle, period.hours * idle.pico / paid

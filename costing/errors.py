@@ -19,3 +19,7 @@ class PriceKeyError(CostingError):
 
 class BudgetError(CostingError):
     """A budget scope or limit is invalid."""
+
+
+class CurrencyMixError(CostingError):
+    """A report would sum amounts in two currencies under one label."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from costing.errors import PriceKeyError
+from costing.errors import CurrencyMixError, PriceKeyError
 from costing.settings import PriceSettings
 from storage.db import SessionFactory, session_scope
 from storage.tables import PriceSheet
@@ -46,6 +46,7 @@ class Prices:
     data_storage_gb_month: Decimal
     human_ticket_cost: Decimal
     price_per_call: Decimal | None
+    instance_hour: Decimal | None = None
 
     @classmethod
     def from_settings(cls, settings: PriceSettings) -> Prices:
@@ -66,6 +67,14 @@ class Prices:
     def calendar_hour(self) -> Decimal:
         """Owned hardware cost per calendar hour, busy or idle: price / lifetime hours."""
         return self.purchase_price / (self.lifetime_years * HOURS_PER_YEAR)
+
+    @property
+    def paid_hour(self) -> Decimal:
+        """What the machine costs per calendar hour, busy or idle: owned, its calendar hour;
+        cloud, the configured instance price (0 when none is set)."""
+        if self.owned:
+            return self.calendar_hour
+        return self.instance_hour or Decimal(0)
 
     def to_json(self) -> dict[str, str | None]:
         """Every price as a string (exact decimals survive JSON); an unset price as None."""
@@ -203,6 +212,17 @@ class PriceBook:
         self._refresh_if_stale()
         cuts = [start, *(s for s in self._starts if start < s < end), end]
         return [(a, b, self.sheet_at(a).prices) for a, b in itertools.pairwise(cuts)]
+
+    def currency(self, start: datetime, end: datetime) -> str:
+        """The one currency of the prices valid in [start, end); CurrencyMixError when they
+        changed currency there (a report never sums two currencies under one label)."""
+        found = list(dict.fromkeys(sheet.currency for _, _, sheet in self.segments(start, end)))
+        if len(found) > 1:
+            raise CurrencyMixError(
+                f"the prices changed currency in this period ({' then '.join(found)}): "
+                "ask for a period that lies within one currency"
+            )
+        return found[0]
 
     def invalidate(self) -> None:
         """Forget the cache; the next lookup reads the versions again."""

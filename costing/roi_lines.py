@@ -105,7 +105,8 @@ def money_lines(report: RoiReport) -> list[RoiLine]:
         RoiLine(
             "training, amortised",
             money(report.training_amortised, cur),
-            f"recorded runs over {report.amortisation_months} months; {fixed}",
+            f"deployed model ({_deployed(report)}) and its data, from first deployment, "
+            f"over {report.amortisation_months} months; {fixed}",
             indent=True,
         ),
         RoiLine(
@@ -132,6 +133,14 @@ def money_lines(report: RoiReport) -> list[RoiLine]:
             "contained conversations a month covering a month of fixed cost",
         ),
     ]
+    lines.append(
+        RoiLine(
+            "R&D spend",
+            money(report.rnd_spend, cur),
+            f"training runs never deployed, in the period ({money(report.rnd_to_date, cur)} "
+            "to date); not in the ROI",
+        )
+    )
     if report.projection is not None:
         whole = figures.moment(report.projection.end, report.timezone)
         lines.append(
@@ -158,6 +167,10 @@ def _reasons(report: RoiReport) -> dict[str, int]:
         key = reason.split(":")[0]
         merged[key] = merged.get(key, 0) + count
     return dict(sorted(merged.items(), key=lambda item: -item[1]))
+
+
+def _deployed(report: RoiReport) -> str:
+    return ", ".join(report.deployed) or "none yet"
 
 
 def _window(report: RoiReport) -> str:

@@ -8,12 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import select as sa_select
-from sqlmodel import col
-
-from costing.cost_report import MEASURED, CostReport, cost_report, resolve_period
+from costing.cost_report import IDLE_SOURCE, MEASURED, CostReport, cost_report, resolve_period
 from costing.figures import exact
 from costing.outcomes import ConversationOutcome, OutcomeCounts, conversation_outcomes, count
 from costing.periods import Period, day_window
@@ -29,10 +26,10 @@ from costing.roi import (
     roi,
     unamortised,
 )
+from costing.roi_one_offs import one_offs
 from costing.settings import RoiSettings
 from costing.units import Money
-from storage.db import SessionFactory, session_scope
-from storage.tables import TrainingRun
+from storage.db import SessionFactory
 
 
 def _decimal(value: float | None, places: int) -> str | None:
@@ -77,6 +74,9 @@ class RoiReport:
     rate_window: Period | None = None
     projection: Projection | None = None
     inputs: RoiInputs | None = None
+    rnd_spend: Money = field(default_factory=Money.zero)
+    rnd_to_date: Money = field(default_factory=Money.zero)
+    deployed: tuple[str, ...] = ()
 
     @property
     def operating(self) -> Money:
@@ -165,6 +165,9 @@ class RoiReport:
             "rate_window": _window_json(self.rate_window),
             "fixed_costs": "pro-rated to the period so far" if self.projection else "whole period",
             "projection": self.projection.to_json() if self.projection else None,
+            "rnd_spend": exact(self.rnd_spend),
+            "rnd_to_date": exact(self.rnd_to_date),
+            "deployed": list(self.deployed),
         }
 
 
@@ -231,8 +234,14 @@ ROI_SOURCES = {
     "break_even_messages": "derived: contained conversations to earn back the unamortised "
     "training cost, at the margin of the rate window",
     "inference": "inference records (see measured_share)",
-    "idle": "configured amortisation × idle hours",
-    "training_amortised": "training runs (measured/estimated) over configured months",
+    "idle": IDLE_SOURCE,
+    "training_amortised": "deployed training runs (measured/estimated) and the dataset "
+    "versions they used (each once), from first deployment, over configured months",
+    "training_total": "one-off cost of the deployed runs and their dataset versions",
+    "rnd_spend": "training runs not deployed by the period's end (and dataset versions only "
+    "they used), finished in the period; not in ROI",
+    "rnd_to_date": "the same R&D spend up to the period's end; not in ROI",
+    "deployed": "task@version of each run whose adapter an inference record carried",
     "revenue": "measured calls × price_per_call of the price sheet at each call",
 }
 
@@ -250,7 +259,8 @@ def roi_report(
     window = resolve_period(period, now=now, timezone=timezone)
     costs = cost_report(session_factory, period=window, group_by=None, now=now, prices=prices)
     messages = count_outcomes(session_factory, period=window)
-    runs = training_costs(session_factory, before=window.end)
+    offs = one_offs(session_factory, before=window.end, currency=costs.currency)
+    runs = list(offs.amortised)
     months = roi_settings.training_amortisation_months
     amortised = _amortised(runs, window, months=months)
     convs = conversation_outcomes(
@@ -307,6 +317,9 @@ def roi_report(
             roi_settings.unconfirmed_answer_rate,
             roi_settings.recontact_window_h,
         ),
+        rnd_spend=offs.rnd_between(window.start, window.end),
+        rnd_to_date=offs.rnd_total,
+        deployed=offs.deployed,
     )
 
 
@@ -429,21 +442,6 @@ def _break_even(
         value_per_message=rate.margin,
         cost_per_message=Money(0),
     )
-
-
-def training_costs(session_factory: SessionFactory, *, before: datetime) -> list[OneOff]:
-    """Every training run finished before a time, with its whole cost (data included)."""
-    run = TrainingRun
-    total = (
-        col(run.cost_compute_pico)
-        + col(run.cost_energy_pico)
-        + col(run.cost_hardware_pico)
-        + col(run.cost_data_pico)
-    )
-    query = sa_select(col(run.finished_at), total).where(col(run.finished_at) < before)
-    with session_scope(session_factory) as session:
-        rows = cast(list[tuple[datetime, int]], session.execute(query).all())
-        return [OneOff(Money(int(c)), finished) for finished, c in rows]
 
 
 @dataclass(frozen=True)

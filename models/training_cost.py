@@ -16,10 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from costing.cost_model import price_measurement, training_data_cost
+from costing.cost_model import price_measurement
 from costing.measurement import Measurement
 from costing.prices import Prices
 from costing.settings import MeterSettings, PriceSettings
+from models.dataset_cost import dataset_entries
 from models.metering import device_meter
 from storage.tables import TrainingRun
 from storage.types import utc_now
@@ -73,11 +74,9 @@ def training_run(
     if measurement is None:
         raise ValueError("the training window has not been closed")
     sheet = Prices.from_settings(prices)
-    details = dict(details)
-    # Public datasets cost nothing to label; only the team's own annotations are priced.
-    labels = int(details.pop("annotated_labels", 0))
-    data = training_data_cost(sheet, items=labels, labels=labels)
-    cost = price_measurement(measurement, sheet, data=data)
+    # Annotation is a cost of each dataset version (charged once by reports), not of the run.
+    corpora = details.get("metrics", {}).get("corpora", {})
+    cost = price_measurement(measurement, sheet)
     columns: dict[str, Any] = {
         "started_at": window.started_at,
         "finished_at": utc_now(),
@@ -90,25 +89,21 @@ def training_run(
         "gpu_s": measurement.gpu_s,
         "energy_method": measurement.energy_method,
         **cost.record_columns(),
+        "currency": sheet.currency,
+        "datasets": dataset_entries(list(corpora), sheet),
         **details,
     }
     return TrainingRun(**columns)
 
 
 def run_details(result: Any) -> dict[str, Any]:
-    """TrainingRun columns taken from a models.train.TrainingResult.
-
-    `annotated_labels` counts the rows of the team's own data sets (models/datasets/), the only
-    labels that cost money to make; it prices the run's data cost and is not stored itself.
-    """
+    """TrainingRun columns taken from a models.train.TrainingResult."""
     recipe = result.recipe
     corpora = result.metrics.get("corpora", {})
-    own = sum(c["train_rows"] + c["held_out_rows"] for c in corpora.values() if c.get("own_data"))
     return {
         "base_model": result.base_model,
         "data_path": ",".join(sorted(corpora))[:500],
         "data_rows": result.n_train_rows + result.n_held_out_rows,
-        "annotated_labels": own,
         "labels_count": sum(len(t.labels) for t in result.meta.tasks.values()),
         "epochs": len(result.history),
         "lora_r": recipe.lora_r,

@@ -34,12 +34,21 @@ def _measurement(*methods: EnergyMethod, joules: int = 36, cpu_s: float = 2.0) -
 
 def test_energy_money_and_co2_scale_with_pue_price_and_grid() -> None:
     m = _measurement(EnergyMethod.RAPL)
-    cost = price_measurement(m, CLOUD)
-    kwh = m.energy.kwh * CLOUD.pue
-    assert cost.energy == Money.from_decimal(kwh * CLOUD.electricity_kwh)
-    assert cost.co2 == Carbon.from_grams(kwh * CLOUD.grid_gco2_kwh)
+    cost = price_measurement(m, OWNED)
+    kwh = m.energy.kwh * OWNED.pue
+    assert cost.energy == Money.from_decimal(kwh * OWNED.electricity_kwh)
+    assert cost.co2 == Carbon.from_grams(kwh * OWNED.grid_gco2_kwh)
     assert cost.energy_used == m.energy
     assert cost.energy_source is Provenance.ENERGY_COUNTER
+
+
+def test_a_cloud_price_includes_the_power_but_co2_is_still_counted() -> None:
+    m = _measurement(EnergyMethod.RAPL)  # 36 J
+    cost = price_measurement(m, CLOUD)
+    assert cost.energy == Money(0)
+    # 36 J × PUE 1.56 = 56.16 J = 1.56e-5 kWh; × 481 g/kWh = 7.5036 mg
+    assert cost.co2 == Carbon(7_503_600)
+    assert cost.total == cost.compute
 
 
 def test_cloud_prices_cpu_and_gpu_time_and_no_hardware() -> None:

@@ -126,8 +126,14 @@ def _seed(engine: Engine) -> None:
         engine,
         [inference_row(created_at=at("2026-03-27T09:00") + timedelta(hours=i)) for i in range(48)],
     )
-    run = training_row(finished_at=at("2026-02-27T12:00"), cost_compute_pico=40 * 10**12)
+    run = training_row(
+        finished_at=at("2026-02-27T12:00"), cost_compute_pico=40 * 10**12, task="support",
+        adapter_version="v1",
+    )  # fmt: skip
     insert_rows(engine, [run], TrainingRun)
+    # deployed two days after training ended: amortised from then
+    deployed = at("2026-03-01T12:00")
+    insert_rows(engine, [inference_row(created_at=deployed, adapter_versions="support@v1")])
 
 
 def _book(sessions: SessionFactory) -> PriceBook:
@@ -156,7 +162,7 @@ def test_roi_from_measured_outcomes(engine: Engine, sessions: SessionFactory) ->
     days = cost_report(sessions, period=whole, group_by=None, now=now, prices=_book(sessions))
     net = (60 - 10) * 10**12 - days.total_with_idle.pico
     training = 40 * 10**12
-    left = training - training * 30 * 86_400 // int(6 * DAYS_PER_MONTH * 86_400)
+    left = training - training * 28 * 86_400 // int(6 * DAYS_PER_MONTH * 86_400)
     assert answer.unamortised.pico == pytest.approx(left, abs=10**6)
     assert answer.payback_days == pytest.approx(answer.unamortised.pico / (net // 6))
     assert answer.rate_window == whole and answer.projection is not None
