@@ -74,6 +74,7 @@ class BudgetOutlook:
     """A monthly budget against this month's projection."""
 
     budget: BudgetView
+    spent: Decimal
     projected: Decimal
     exhaustion_date: date | None
 
@@ -82,6 +83,8 @@ class BudgetOutlook:
         return {
             "scope": _scope_name(self.budget.scope),
             "limit": str(self.budget.limit.amount.normalize()),
+            "spent": _money_text(self.spent),
+            "exceeded": self.spent >= self.budget.limit.amount,
             "projected_cost": _money_text(self.projected),
             "exhaustion_date": self.exhaustion_date.isoformat() if self.exhaustion_date else None,
         }
@@ -286,7 +289,7 @@ def budget_outlooks(inputs: ForecastInputs, *, today: date) -> list[BudgetOutloo
         projection = _project_scope(inputs, first=first, last=last, today=today, scope=budget.scope)
         limit = budget.limit.amount
         when = exhaustion_date(projection, limit=limit, today=today)
-        found.append(BudgetOutlook(budget, projection.projected, when))
+        found.append(BudgetOutlook(budget, projection.spent, projection.projected, when))
     return found
 
 

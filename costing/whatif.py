@@ -204,6 +204,9 @@ class WhatIf:
 
 def _option_json(option: Option, here: Option, volume: Decimal) -> dict[str, Any]:
     crossing = None if option is here else break_even(here, option)
+    cheaper = None
+    if option is not here and crossing is None:
+        cheaper = min((here, option), key=lambda o: o.per_thousand_at(volume)).name
     return {
         "name": option.name,
         "cost_per_1000_messages": _text(option.per_thousand_at(volume), 6),
@@ -211,6 +214,7 @@ def _option_json(option: Option, here: Option, volume: Decimal) -> dict[str, Any
         "fixed_per_month": _text(option.fixed_per_month, 6),
         "variable_per_1000_messages": _text(option.variable_per_message * PER, 6),
         "break_even_messages_per_month": None if crossing is None else _text(crossing, 0),
+        "cheaper_at_every_volume": cheaper,
         "inputs": list(option.inputs),
     }
 

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from costbot.cli import admin, costs, run
+from costbot.cli import admin, costs, outlook, run
 from costbot.cli.state import SettingsSource
 from costbot.errors import SettingsError
 
@@ -36,6 +36,7 @@ def _register() -> None:
     app.registered_commands.extend(models_app.registered_commands)
     admin.register(app)
     costs.register(app)
+    outlook.register(app)
     run.register(app)
 
 
