@@ -15,6 +15,7 @@ from bot.commands import CommandContext, Invoker, run_command
 from bot.commands.spec import SPECS_BY_NAME, CommandSpec
 from bot.conversations import Feedback
 from bot.errors import OptionError
+from bot.handoff import handoff_note
 from bot.replies import Reply, error_reply
 from bot.settings import BotConfig
 from bot.support import SupportContext, SupportReply, handle_support_message
@@ -142,8 +143,22 @@ def support_action(action: str, *, context: SupportContext) -> str:
     kind: Feedback = "solved" if action == "solved" else "talk_to_person"
     after = store.feedback(found.uid, kind, now=now)
     if after.paused:
-        return f"bot: {context.templates.escalation}\n  [escalated: asked for a person]"
+        answer = f"bot: {context.templates.escalation}\n  [escalated: asked for a person]"
+        if found.paused:  # handed off already: the team has the note
+            return answer
+        return f"{answer}\n{render_handoff(context, after.uid, reason='asked for a person')}"
     return "bot: Glad it is solved. Thanks for letting us know.\n  [confirmed by the customer]"
+
+
+def render_handoff(context: SupportContext, uid: str, *, reason: str) -> str:
+    """What the team is given when a conversation is handed to a person (the console prints
+    it where Discord posts it in a thread): the conversation so far, its words only where
+    storing text is on."""
+    if context.conversations is None:
+        return ""
+    history = context.conversations.history(uid)
+    note = handoff_note(history, reason=reason, with_text=context.store_text)
+    return "team: " + note.replace("\n", "\n  ")
 
 
 @dataclass(frozen=True)
@@ -164,6 +179,9 @@ class Console:
             return None
         if isinstance(parsed, CustomerMessage):
             reply = await handle_support_message(parsed.text, context=self.support)
+            if reply.handoff and reply.outcome == "escalated" and reply.conversation_uid:
+                note = render_handoff(self.support, reply.conversation_uid, reason=reply.reason)
+                return f"{render_support(reply)}\n{note}"
             return render_support(reply)
         if isinstance(parsed, SupportAction):
             return support_action(parsed.action, context=self.support)

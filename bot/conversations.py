@@ -46,6 +46,40 @@ class ConversationView:
         return self.state == HANDOFF
 
 
+@dataclass(frozen=True)
+class MessageFacts:
+    """What the handoff shows of one customer message: its platform id (for a link), the
+    intent and its confidence (0..1), and its text only where storing text is on."""
+
+    message_id: int | None = None
+    intent: str = ""
+    confidence: float | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationEvent:
+    """One entry of the conversation so far (``kind``: message, escalated, solved,
+    talk_to_person, agent_reply, closed); ``detail`` is the decision or reason."""
+
+    at: datetime
+    kind: str
+    actor: str
+    detail: str = ""
+    facts: MessageFacts = MessageFacts()
+
+
+@dataclass(frozen=True)
+class History:
+    """A conversation so far: where it is and its events, oldest first."""
+
+    uid: str
+    guild_id: int | None
+    channel_id: int | None
+    opened_at: datetime
+    events: tuple[ConversationEvent, ...]
+
+
 class ConversationError(LookupError):
     """No such conversation (e.g. a button pressed on a conversation that no longer exists)."""
 
@@ -60,13 +94,15 @@ class ConversationStore:
 
     session_factory: SessionFactory
     idle_timeout: timedelta = timedelta(minutes=30)
+    # A conversation waiting for a person may sit longer before it is closed as idle.
+    handoff_idle_timeout: timedelta = timedelta(hours=24)
 
     def current(self, key: CustomerKey, *, now: datetime) -> ConversationView:
         """The customer's open conversation, or a new one (an idle one is closed first)."""
         with session_scope(self.session_factory) as session:
             row = self._latest_open(session, key)
-            if row is not None and now - row.last_message_at > self.idle_timeout:
-                self._close(session, row, by="timeout", at=row.last_message_at + self.idle_timeout)
+            if row is not None and now - row.last_message_at > self._timeout(row):
+                self._close_idle(session, row)
                 row = None
             if row is None:
                 row = SupportConversation(
@@ -88,11 +124,20 @@ class ConversationStore:
             return None if row is None else _view(row)
 
     def record_message(
-        self, uid: str, *, now: datetime, outcome: str, reason: str, request_id: str = ""
+        self,
+        uid: str,
+        *,
+        now: datetime,
+        outcome: str,
+        reason: str,
+        request_id: str = "",
+        facts: MessageFacts | None = None,
     ) -> ConversationView:
-        """Count a customer message and what the bot did with it; escalation pauses the bot."""
+        """Count a customer message and what the bot did with it (a ``message`` event with its
+        facts); escalation pauses the bot."""
         with session_scope(self.session_factory) as session:
             row = self._get(session, uid)
+            session.add(_message_event(uid, now, outcome, reason, request_id, facts))
             row.messages += 1
             row.last_message_at = max(row.last_message_at, now)
             if outcome == "resolved":
@@ -137,15 +182,46 @@ class ConversationStore:
             row = self._latest_open(session, key)
             if row is None:
                 return None
-            session.add(
-                SupportEvent(
-                    created_at=now, conversation_uid=row.uid, kind="agent_reply", actor="agent"
-                )
-            )
-            if row.state == OPEN:
-                self._hand_off(session, row, reason="a person answered", now=now)
+            self._agent_replied(session, row, now=now)
             session.commit()
             return _view(row)
+
+    def agent_reply(self, uid: str, *, now: datetime) -> ConversationView:
+        """A person replied in the handoff thread: recorded, and it counts as activity (the
+        idle timeout starts again); the bot stays quiet until the conversation is closed."""
+        with session_scope(self.session_factory) as session:
+            row = self._get(session, uid)
+            if row.state != CLOSED:
+                self._agent_replied(session, row, now=now)
+            session.commit()
+            return _view(row)
+
+    def view(self, uid: str) -> ConversationView:
+        """One conversation's state; ConversationError when there is none."""
+        with session_scope(self.session_factory) as session:
+            return _view(self._get(session, uid))
+
+    def by_thread(self, thread_id: int) -> ConversationView | None:
+        """The conversation handed off to this thread (or escalation post), if any."""
+        table = SupportConversation
+        query = select(table).where(col(table.thread_id) == thread_id).order_by(col(table.id))
+        with session_scope(self.session_factory) as session:
+            row = session.exec(query).first()
+            return None if row is None else _view(row)
+
+    def history(self, uid: str) -> History:
+        """The conversation so far, for the person who takes over: every event, oldest first."""
+        events = select(SupportEvent).where(col(SupportEvent.conversation_uid) == uid)
+        with session_scope(self.session_factory) as session:
+            row = self._get(session, uid)
+            found = session.exec(events.order_by(col(SupportEvent.id))).all()
+            return History(
+                uid=uid,
+                guild_id=row.guild_id,
+                channel_id=row.channel_id,
+                opened_at=row.opened_at,
+                events=tuple(_event(e) for e in found),
+            )
 
     def close(self, uid: str, *, now: datetime, by: str = "agent") -> ConversationView:
         """A person (or the customer) closes the conversation; the bot answers again after."""
@@ -163,18 +239,38 @@ class ConversationStore:
             session.commit()
 
     def close_idle(self, *, now: datetime) -> int:
-        """Close every conversation idle past the timeout (paused ones too); how many."""
-        limit = now - self.idle_timeout
+        """Close every conversation idle past its timeout (one waiting for a person after the
+        longer handoff timeout), as of when it went idle; how many were closed."""
+        limit = now - min(self.idle_timeout, self.handoff_idle_timeout)
         query = select(SupportConversation).where(
             col(SupportConversation.state) != CLOSED,
             col(SupportConversation.last_message_at) < limit,
         )
         with session_scope(self.session_factory) as session:
-            rows = session.exec(query).all()
+            rows = [
+                r for r in session.exec(query).all() if now - r.last_message_at > self._timeout(r)
+            ]
             for row in rows:
-                self._close(session, row, by="timeout", at=row.last_message_at + self.idle_timeout)
+                self._close_idle(session, row)
             session.commit()
             return len(rows)
+
+    def _timeout(self, row: SupportConversation) -> timedelta:
+        return self.handoff_idle_timeout if row.state == HANDOFF else self.idle_timeout
+
+    def _close_idle(self, session: Session, row: SupportConversation) -> None:
+        timeout = self._timeout(row)
+        self._close(session, row, by="timeout", at=row.last_message_at + timeout, detail="idle")
+
+    def _agent_replied(self, session: Session, row: SupportConversation, *, now: datetime) -> None:
+        session.add(
+            SupportEvent(
+                created_at=now, conversation_uid=row.uid, kind="agent_reply", actor="agent"
+            )
+        )
+        row.last_message_at = max(row.last_message_at, now)
+        if row.state == OPEN:
+            self._hand_off(session, row, reason="a person answered", now=now)
 
     def _get(self, session: Session, uid: str) -> SupportConversation:
         query = select(SupportConversation).where(col(SupportConversation.uid) == uid)
@@ -221,6 +317,55 @@ class ConversationStore:
             )
         )
 
-    def _close(self, session: Session, row: SupportConversation, *, by: str, at: datetime) -> None:
+    def _close(
+        self, session: Session, row: SupportConversation, *, by: str, at: datetime, detail: str = ""
+    ) -> None:
         row.state, row.closed_by, row.closed_at = CLOSED, by, at
-        session.add(SupportEvent(created_at=at, conversation_uid=row.uid, kind="closed", actor=by))
+        session.add(
+            SupportEvent(
+                created_at=at, conversation_uid=row.uid, kind="closed", actor=by, detail=detail
+            )
+        )
+
+
+def _message_event(
+    uid: str,
+    now: datetime,
+    outcome: str,
+    reason: str,
+    request_id: str,
+    facts: MessageFacts | None,
+) -> SupportEvent:
+    facts = facts or MessageFacts()
+    return SupportEvent(
+        created_at=now,
+        conversation_uid=uid,
+        request_id=request_id[:32],
+        kind="message",
+        actor="customer",
+        detail=f"{outcome}: {reason}"[:200] if reason else outcome,
+        message_id=facts.message_id,
+        intent=facts.intent[:100],
+        confidence=facts.confidence,
+        text=None if facts.text is None else facts.text[:4000],
+    )
+
+
+def _event(row: SupportEvent) -> ConversationEvent:
+    facts = MessageFacts(row.message_id, row.intent, row.confidence, row.text)
+    return ConversationEvent(row.created_at, row.kind, row.actor, row.detail, facts)
+
+
+def close_idle_conversations(
+    session_factory: SessionFactory,
+    now: datetime,
+    *,
+    idle_timeout: timedelta,
+    handoff_idle_timeout: timedelta,
+) -> int:
+    """The scheduled job: close every conversation idle past its timeout (reason "idle", as
+    of when it went idle, so a closed period does not move); returns how many it closed."""
+    store = ConversationStore(
+        session_factory, idle_timeout=idle_timeout, handoff_idle_timeout=handoff_idle_timeout
+    )
+    return store.close_idle(now=now)

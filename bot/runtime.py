@@ -30,6 +30,7 @@ class Resources:
     service: ModelServiceClient
 
     support_settings: SupportSettings
+    store_text: bool = False  # the service's store_text: the handoff note may quote messages
 
     def support(
         self, *, user_id: str, salt: str, clock: Callable[[], datetime] = utc_now
@@ -42,12 +43,15 @@ class Resources:
             record=self.writer.submit,
             policy=self.support_settings.policy(),
             conversations=ConversationStore(
-                self.session_factory, idle_timeout=self.support_settings.idle_timeout
+                self.session_factory,
+                idle_timeout=self.support_settings.idle_timeout,
+                handoff_idle_timeout=self.support_settings.handoff_idle_timeout,
             ),
             clock=clock,
             kind="console",
             user_id=user_id,
             user_hash_salt=salt,
+            store_text=self.store_text,
         )
 
 
@@ -60,7 +64,15 @@ async def open_resources(config: BotConfig) -> AsyncIterator[Resources]:
     http = httpx.AsyncClient(timeout=endpoint.timeout_s)
     service = ModelServiceClient(http, base_url=endpoint.url, timeout_s=endpoint.timeout_s)
     try:
-        yield Resources(http, engine, session_factory(engine), writer, service, config.support)
+        yield Resources(
+            http,
+            engine,
+            session_factory(engine),
+            writer,
+            service,
+            config.support,
+            store_text=config.store_text,
+        )
     finally:
         await http.aclose()
         writer.close()

@@ -45,6 +45,9 @@ class DiscordSettings(Section):
     # Members with this role are the people who take over: their messages in support channels
     # are never classified or answered.
     agent_role_id: int | None = None
+    # Where a handoff is posted when threads are not possible (or always, when set): the role
+    # ping and the conversation so far. Unset: a thread on the customer's message.
+    escalation_channel_id: int | None = None
     summaries: list[SummarySchedule] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -74,6 +77,9 @@ class SupportSettings(Section):
     policy_path: Path | None = None
     # A conversation with no message for this long is closed (and counts from then on).
     idle_timeout_min: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    # A conversation waiting for a person is closed after this long with no event (a person
+    # may take hours to answer; the bot stays quiet for that customer meanwhile).
+    handoff_idle_timeout_min: int = Field(default=24 * 60, ge=1, le=14 * 24 * 60)
 
     @model_validator(mode="after")
     def _policy_is_valid(self) -> SupportSettings:
@@ -90,6 +96,11 @@ class SupportSettings(Section):
     def idle_timeout(self) -> timedelta:
         """How long a conversation may sit idle before it is closed."""
         return timedelta(minutes=self.idle_timeout_min)
+
+    @property
+    def handoff_idle_timeout(self) -> timedelta:
+        """How long a conversation waiting for a person may sit idle before it is closed."""
+        return timedelta(minutes=self.handoff_idle_timeout_min)
 
 
 @dataclass(frozen=True)
@@ -109,3 +120,5 @@ class BotConfig:
     costing: CostingSettings = field(default_factory=CostingSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     support: SupportSettings = field(default_factory=SupportSettings)
+    # The service's ``store_text``: only then does a handoff show the customers' words.
+    store_text: bool = False

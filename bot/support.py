@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from bot.conversations import ConversationStore, CustomerKey
+from bot.conversations import ConversationStore, CustomerKey, MessageFacts
 from bot.errors import ServiceRejectedError, ServiceUnavailableError
 from bot.policy import EscalationPolicy, MessageSignals, load_policy
 from bot.service_client import Classification, InferenceCost, ModelServiceClient, Requester
@@ -94,6 +94,8 @@ class SupportContext:
     channel_id: int | None = None
     user_id: str | None = None
     user_hash_salt: str = ""
+    message_id: int | None = None  # the platform's id of the message (a link in the handoff)
+    store_text: bool = False  # keep the message's words for the person who takes over
 
     def customer(self) -> CustomerKey:
         """The conversation key of this context's customer."""
@@ -138,7 +140,8 @@ async def _in_conversation(
 ) -> SupportReply:
     conversation = store.current(context.customer(), now=now)
     if conversation.paused:
-        store.record_message(conversation.uid, now=now, outcome="paused", reason="")
+        facts = _facts(text, context)
+        store.record_message(conversation.uid, now=now, outcome="paused", reason="", facts=facts)
         return SupportReply(
             "", "paused", "a person has this conversation", conversation_uid=conversation.uid
         )
@@ -149,8 +152,17 @@ async def _in_conversation(
         outcome=reply.outcome,
         reason=reply.reason,
         request_id=reply.request_id,
+        facts=_facts(text, context, reply),
     )
     return replace(reply, conversation_uid=conversation.uid, handoff=after.paused)
+
+
+def _facts(text: str, context: SupportContext, reply: SupportReply | None = None) -> MessageFacts:
+    """What the handoff may show of the message (its words only where storing text is on)."""
+    words = text if context.store_text else None
+    if reply is None or not reply.request_id:  # not classified (paused, or the service down)
+        return MessageFacts(message_id=context.message_id, text=words)
+    return MessageFacts(context.message_id, reply.intent, reply.confidence, words)
 
 
 async def _answer(text: str, context: SupportContext) -> SupportReply:

@@ -20,7 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.settings import SummarySchedule
+from bot.conversations import close_idle_conversations
+from bot.settings import SummarySchedule, SupportSettings
 from bot.summaries import Poster, post_alerts, post_summary, with_retries
 from costing.jobs import run_job
 from costing.settings import CostingSettings
@@ -29,6 +30,8 @@ from storage.types import utc_now
 
 log = logging.getLogger(__name__)
 AGGREGATION_JOB = "costbot-aggregation"
+IDLE_CLOSE_JOB = "support-idle-close"
+IDLE_CLOSE_INTERVAL_S = 60  # a conversation is closed at most a minute after its timeout
 ALERT_INTERVAL_S = 60
 SUMMARY_GRACE_S = 3600  # a summary posted up to an hour late is still worth posting
 Clock = Callable[[], datetime]
@@ -42,10 +45,14 @@ def build_scheduler(
     poster: Poster | None = None,
     clock: Clock = utc_now,
     retry_delay_s: float = 30.0,
+    support: SupportSettings | None = None,
 ) -> AsyncIOScheduler:
-    """A scheduler (not started): aggregation; with a poster, summaries and budget alerts too."""
+    """A scheduler (not started): aggregation; with support settings, the idle close of
+    support conversations; with a poster, summaries and budget alerts too."""
     scheduler = AsyncIOScheduler(timezone=costing.timezone)
     _add_aggregation(scheduler, session_factory, costing=costing, clock=clock)
+    if support is not None:
+        _add_idle_close(scheduler, session_factory, support=support, clock=clock)
     if poster is not None:
         jobs = _Posts(session_factory, costing, poster, clock, retry_delay_s)
         for index, schedule in enumerate(summaries):
@@ -71,6 +78,32 @@ def _add_aggregation(
         job,
         IntervalTrigger(seconds=costing.aggregation.interval_s),
         id=AGGREGATION_JOB,
+        max_instances=1,
+        coalesce=True,
+    )
+
+
+def _add_idle_close(
+    scheduler: AsyncIOScheduler,
+    session_factory: SessionFactory,
+    *,
+    support: SupportSettings,
+    clock: Clock,
+) -> None:
+    def job() -> None:
+        closed = close_idle_conversations(
+            session_factory,
+            clock(),
+            idle_timeout=support.idle_timeout,
+            handoff_idle_timeout=support.handoff_idle_timeout,
+        )
+        if closed:
+            log.info("closed %d idle support conversations", closed)
+
+    scheduler.add_job(
+        job,
+        IntervalTrigger(seconds=IDLE_CLOSE_INTERVAL_S),
+        id=IDLE_CLOSE_JOB,
         max_instances=1,
         coalesce=True,
     )

@@ -77,7 +77,14 @@ class Settings(BaseSettings):
     def bot_config(self) -> BotConfig:
         """What the bot is built from (it reaches the service over HTTP only)."""
         endpoint = ServiceEndpoint(self.service.url, self.service.request_timeout_s)
-        return BotConfig(self.database, endpoint, self.costing, self.discord, self.support)
+        return BotConfig(
+            self.database,
+            endpoint,
+            self.costing,
+            self.discord,
+            self.support,
+            store_text=self.service.store_text,
+        )
 
     @classmethod
     def settings_customise_sources(

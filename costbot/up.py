@@ -125,6 +125,7 @@ async def _run_bot(config: BotConfig, token: str, sync_commands: SyncMode) -> No
             costing=config.costing,
             summaries=config.discord.summaries,
             poster=bot.post,
+            support=config.support,
         )
         scheduler.start()
         _stop_on_signals(bot)

@@ -140,6 +140,8 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("models", "Loaded adapters: versions, metrics and training cost.", slow=True),
     CommandSpec("health", "Is the model service, the database and the scheduler up?", slow=True),
     CommandSpec("help", "What costbot can do."),
+    # Answered by the support adapters themselves (Discord's handoff thread, the console).
+    CommandSpec("close", "Close the support conversation of this handoff thread (agents)."),
 )
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}

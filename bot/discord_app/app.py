@@ -41,6 +41,7 @@ EXTENSIONS = (
     "bot.discord_app.cogs.admin",
     "bot.discord_app.cogs.info",
     "bot.discord_app.cogs.support",
+    "bot.discord_app.handoff",
 )
 DEFER_AFTER_S = 2.0  # Discord wants an answer within 3 s; defer well before that.
 
@@ -90,7 +91,9 @@ class CostBot(commands.AutoShardedBot):
         self.templates = deps.templates or load_templates()
         self.policy = settings.support.policy()
         self.conversations = ConversationStore(
-            deps.session_factory, idle_timeout=settings.support.idle_timeout
+            deps.session_factory,
+            idle_timeout=settings.support.idle_timeout,
+            handoff_idle_timeout=settings.support.handoff_idle_timeout,
         )
         self.service = ModelServiceClient(
             http_client, base_url=settings.service.url, timeout_s=settings.service.timeout_s

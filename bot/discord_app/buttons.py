@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.conversations import ConversationError, Feedback
+from bot.discord_app.handoff import after_person_button
 
 if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
@@ -68,6 +69,8 @@ class FeedbackButton(
         text = await asyncio.to_thread(_press, bot, self.action, self.uid)  # SQL: off the loop
         log.info("support button %s pressed in %s", self.action, interaction.channel_id)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)
+        if self.action == "person":  # answered first: Discord wants that within 3 s
+            await after_person_button(bot, interaction, self.uid)
 
 
 def _press(bot: CostBot, action: str, uid: str) -> str:

@@ -13,6 +13,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from itertools import count
+from types import SimpleNamespace
 from typing import Any
 
 import discord
@@ -49,6 +50,7 @@ class Call:
     params: dict[str, Any]
     body: dict[str, Any]
     files: tuple[tuple[str, bytes], ...] = ()
+    url: str = ""  # the path with its ids filled in, e.g. /channels/7/messages
 
     @property
     def data(self) -> dict[str, Any]:
@@ -102,6 +104,38 @@ def _message(channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
         "timestamp": "2026-01-01T00:00:00+00:00",
         "edited_timestamp": None,
         "flags": 0,
+        **({"message_reference": body["message_reference"]} if "message_reference" in body else {}),
+    }
+
+
+def _thread(thread_id: int, *, parent_id: int, name: str = "thread") -> dict[str, Any]:
+    """A public thread as Discord returns it (POST .../messages/{id}/threads, or in a payload)."""
+    return {
+        "id": str(thread_id),
+        "type": 11,
+        "guild_id": str(GUILD_ID),
+        "parent_id": str(parent_id),
+        "owner_id": str(BOT_ID),
+        "name": name,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "total_message_sent": 0,
+        "flags": 0,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2026-01-01T00:00:00+00:00",
+            "locked": False,
+            "create_timestamp": "2026-01-01T00:00:00+00:00",
+        },
+        "member": {
+            "id": str(thread_id),
+            "user_id": str(BOT_ID),
+            "join_timestamp": "2026-01-01T00:00:00+00:00",
+            "flags": 0,
+        },
     }
 
 
@@ -121,6 +155,7 @@ class RecordingHTTP:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.refuse_threads = False  # answer thread creation with 403 Missing Permissions
 
     def install(self, http: HTTPClient) -> None:
         """Replace the request method of the bot's one HTTPClient (shared by state and tree)."""
@@ -130,7 +165,8 @@ class RecordingHTTP:
         self, route: Route, *, files: Any = None, form: Any = None, **kwargs: Any
     ) -> Any:
         body, attached = _parse_multipart(form) if form else (kwargs.get("json") or {}, ())
-        self.calls.append(Call(route.method, route.path, {}, body, attached))
+        url = route.url.removeprefix(Route.BASE)
+        self.calls.append(Call(route.method, route.path, {}, body, attached, url=url))
         return self._answer(route, body)
 
     def _answer(self, route: Route, body: dict[str, Any]) -> Any:
@@ -150,6 +186,12 @@ class RecordingHTTP:
             }
         if route.path == "/channels/{channel_id}/messages":
             return _message(int(route.channel_id or 0), body)
+        if route.path == "/channels/{channel_id}/messages/{message_id}/threads":
+            if self.refuse_threads:
+                response = SimpleNamespace(status=403, reason="Forbidden")
+                raise discord.Forbidden(response, {"code": 50013, "message": "Missing Permissions"})  # type: ignore[arg-type]
+            name = str(body.get("name", "thread"))
+            return _thread(next(_ids), parent_id=int(route.channel_id or 0), name=name)
         if route.path == "/channels/{channel_id}":
             return _text_channel(int(route.channel_id or 0))
         return []  # command sync and anything else: an empty list is a valid answer
@@ -240,6 +282,8 @@ class Harness:
         user_id: int = 1001,
         permissions: int = 0,
         guild: bool = True,
+        channel_id: int = CHANNEL_ID,
+        role_ids: tuple[int, ...] = (),
         **options: Any,
     ) -> discord.Interaction:
         """A real Interaction built from a gateway-shaped payload."""
@@ -253,8 +297,10 @@ class Harness:
             "data": _command_data(command, options),
             "attachment_size_limit": 8 << 20,
             "locale": "en-US",
-            "channel": _text_channel(CHANNEL_ID),
-            "channel_id": str(CHANNEL_ID),
+            "channel": _text_channel(CHANNEL_ID)
+            if channel_id == CHANNEL_ID
+            else _thread(channel_id, parent_id=CHANNEL_ID),
+            "channel_id": str(channel_id),
             "app_permissions": "0",
         }
         user = _user(user_id, f"user{user_id}")
@@ -262,7 +308,7 @@ class Harness:
             payload["guild_id"] = str(GUILD_ID)
             payload["member"] = {
                 "user": user,
-                "roles": [],
+                "roles": [str(r) for r in role_ids],
                 "joined_at": "2026-01-01T00:00:00Z",
                 "permissions": str(permissions),
                 "deaf": False,

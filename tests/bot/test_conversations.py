@@ -65,7 +65,9 @@ def test_close_idle_closes_paused_conversations_too(sessions: SessionFactory) ->
     one = store.current(ALICE, now=T0)
     store.record_message(one.uid, now=T0, outcome="escalated", reason="intent unknown")
     assert store.close_idle(now=T0 + timedelta(minutes=10)) == 0
-    assert store.close_idle(now=T0 + timedelta(hours=1)) == 1
+    assert store.close_idle(now=T0 + timedelta(hours=1)) == 0  # waiting for a person: longer
+    assert store.current(ALICE, now=T0 + timedelta(hours=2)).uid == one.uid
+    assert store.close_idle(now=T0 + timedelta(hours=25)) == 1
     assert store.open_for(ALICE) is None
 
 

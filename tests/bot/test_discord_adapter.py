@@ -229,6 +229,11 @@ async def test_talk_to_a_person_button_hands_off_and_pauses_the_bot(harness: Har
     assert handed.text == load_templates().escalation
     found = harness.bot.conversations.open_for(_key(harness))
     assert found is not None and found.paused
+    for _ in range(100):  # the handoff (a thread with the note) is posted after the answer
+        found = harness.bot.conversations.open_for(_key(harness))
+        if found is not None and found.thread_id is not None:
+            break
+        await asyncio.sleep(0.05)
     assert await harness.message("my card has still not arrived", user_id=2001) == []
 
 

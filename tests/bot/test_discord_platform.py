@@ -18,7 +18,7 @@ from tests.bot.discord_setup import logged_in, with_discord
 
 DEFERRED = 5
 AUDIT_CHANNEL = 700_000_000_000_000_099
-NO_MENTIONS = {"parse": []}
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 SERVER_DATA = ["cost", "roi", "report now", "budget show", "prices show", "models", "health"]
 
 
@@ -61,11 +61,12 @@ async def test_the_admin_group_is_hidden_by_discord_and_server_only(harness: Har
 
 
 async def test_a_member_without_manage_server_is_refused_privately(harness: Harness) -> None:
-    for name, options in [
+    attempts: list[tuple[str, dict[str, Any]]] = [
         ("admin budget set", {"limit": 10.0}),
         ("admin budget delete", {"scope": "all"}),
         ("admin prices set", {"key": "gpu_hour", "value": 9.0}),
-    ]:
+    ]
+    for name, options in attempts:
         refused = answer(await harness.invoke(name, **options))
         assert refused.ephemeral and "needs the Manage Server permission" in refused.text, name
     shown = answer(await harness.invoke("budget show"))
@@ -74,9 +75,7 @@ async def test_a_member_without_manage_server_is_refused_privately(harness: Harn
 
 
 async def test_admin_answers_are_private_and_leave_an_audit_line(harness: Harness) -> None:
-    done = answer(
-        await harness.invoke("admin budget set", limit=25.0, permissions=MANAGE_GUILD)
-    )
+    done = answer(await harness.invoke("admin budget set", limit=25.0, permissions=MANAGE_GUILD))
     assert done.ephemeral and "Budget for all set to" in done.text
     [audit] = [c for c in harness.http.calls if c.path == "/channels/{channel_id}/messages"]
     assert "<@1001>" in audit.body["content"] and "`/admin budget set`" in audit.body["content"]

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.discord_app.buttons import FeedbackButton, feedback_view
 from bot.discord_app.guards import support_cooldowns
+from bot.discord_app.handoff import after_reply
 from bot.discord_app.offloop import off_loop
 from bot.service_client import ModelServiceClient
 from bot.support import SupportContext, handle_support_message
@@ -62,6 +63,7 @@ class SupportCog(commands.Cog):
             await message.reply(
                 reply.text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()
             )
+        await after_reply(self.bot, message, reply)  # the escalating message: ping, thread
 
     def _is_agent(self, author: discord.User | discord.Member) -> bool:
         role_id = self.agent_role_id
@@ -102,6 +104,8 @@ class SupportCog(commands.Cog):
             channel_id=message.channel.id,
             user_id=str(message.author.id),
             user_hash_salt=self.bot.settings.discord.salt(),
+            message_id=message.id,
+            store_text=self.bot.settings.store_text,
         )
 
 
