@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 
 from bot.policy import EscalationPolicy
+from costing.identity import resolve_salt
 from costing.settings import CostingSettings
 from storage.settings import DatabaseSettings, Section
 
@@ -122,3 +123,11 @@ class BotConfig:
     support: SupportSettings = field(default_factory=SupportSettings)
     # The service's ``store_text``: only then does a handoff show the customers' words.
     store_text: bool = False
+
+    def __post_init__(self) -> None:
+        # One identity (costing.identity): with no salt configured, customers are hashed under
+        # the install's salt beside the spool, the one the model service uses too.
+        if self.discord.user_hash_salt is None:
+            salt = resolve_salt(configured=None, directory=self.database.spool_path.parent)
+            discord = self.discord.model_copy(update={"user_hash_salt": SecretStr(salt.decode())})
+            object.__setattr__(self, "discord", discord)

@@ -7,7 +7,6 @@ is kept in bot/conversations.py.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ from bot.conversations import ConversationStore, CustomerKey, MessageFacts
 from bot.errors import ServiceRejectedError, ServiceUnavailableError
 from bot.policy import EscalationPolicy, MessageSignals, load_policy
 from bot.service_client import Classification, InferenceCost, ModelServiceClient, Requester
+from costing.identity import hash_customer
 from storage.tables import SupportOutcome
 from storage.types import utc_now
 
@@ -238,7 +238,6 @@ def _outcome_record(
 
 
 def hash_user(user_id: str | None, salt: str) -> str | None:
-    """A salted hash of a user id: outcomes are countable per user, never attributable."""
-    if user_id is None:
-        return None
-    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
+    """The stored form of a customer id: costing.identity's HMAC under the salt, the same hash
+    the model service stores with the customer's inferences (so outcomes join them)."""
+    return hash_customer(salt.encode(), user_id)

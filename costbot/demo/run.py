@@ -52,7 +52,6 @@ from storage.tables import InferenceRecord, SupportOutcome, TrainingRun
 
 CONVERSATION = Path(__file__).with_name("conversation.txt")
 LINE = re.compile(r"^(\d\d):(\d\d) (agent@)?([\w-]+): (.+)$")
-SALT = "costbot-demo"
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ async def _replay(
                 clock[0] = day + timedelta(minutes=line.minute)
                 if line.customer not in contexts:
                     contexts[line.customer] = res.support(
-                        user_id=line.customer, salt=SALT, clock=lambda: clock[0]
+                        user_id=line.customer, salt=config.discord.salt(), clock=lambda: clock[0]
                     )
                 steps.append(await _step(line, contexts[line.customer]))
                 progress.advance(task)
