@@ -77,6 +77,7 @@ class BudgetOutlook:
     spent: Decimal
     projected: Decimal
     exhaustion_date: date | None
+    projection: Projection
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready data (money as decimal strings)."""
@@ -282,15 +283,17 @@ def _spent(inputs: ForecastInputs, *, first: date, today: date, scope: Scope | N
 
 def budget_outlooks(inputs: ForecastInputs, *, today: date) -> list[BudgetOutlook]:
     """Each monthly budget against this month's projection of its scope."""
+    return [budget_outlook(inputs, b, today=today) for b in list_budgets(inputs.session_factory)]
+
+
+def budget_outlook(inputs: ForecastInputs, budget: BudgetView, *, today: date) -> BudgetOutlook:
+    """One monthly budget against this month's projection of its scope; BudgetError when it is
+    kept in another currency, NotEnoughHistoryError below a week of its scope's costs."""
+    check_currency(budget, currency=inputs.currency)
     first, last = forecast_span("month", today=today)
-    found = []
-    for budget in list_budgets(inputs.session_factory):
-        check_currency(budget, currency=inputs.currency)
-        projection = _project_scope(inputs, first=first, last=last, today=today, scope=budget.scope)
-        limit = budget.limit.amount
-        when = exhaustion_date(projection, limit=limit, today=today)
-        found.append(BudgetOutlook(budget, projection.spent, projection.projected, when))
-    return found
+    projection = _project_scope(inputs, first=first, last=last, today=today, scope=budget.scope)
+    when = exhaustion_date(projection, limit=budget.limit.amount, today=today)
+    return BudgetOutlook(budget, projection.spent, projection.projected, when, projection)
 
 
 def check_currency(budget: BudgetView, *, currency: str) -> None:
