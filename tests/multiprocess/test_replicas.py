@@ -1,0 +1,208 @@
+"""Proof with real processes on one real PostgreSQL: two service replicas (two `costbot serve`
+processes, replica ids `a` and `b`) and two costing-job processes. Clients drive load through
+both replicas; a price changes mid-run (the replicas reload prices only every 60 s); replica
+`b` is stopped mid-run (SIGTERM) and its clients go on with `a`. Then: every successful
+response has exactly one record, each record names the replica that served it, each replica
+had its own spool, every record is priced by the version valid at its created_at, and the
+roll-ups equal the raw sums."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from costing.prices import PriceBook, set_price
+from costing.settings import PriceSettings
+from storage.db import create_db_engine, session_factory
+from storage.migrate import upgrade
+from storage.settings import DatabaseSettings
+from storage.types import utc_now
+from tests.costing.sums import raw_sums, rollup_sums
+from tests.loopback import free_socket
+
+REPO = Path(__file__).resolve().parents[2]
+LOAD_S = 8.0
+SETTLE_S = 1.0
+pytestmark = [pytest.mark.multiprocess, pytest.mark.postgres, pytest.mark.slow]
+
+
+class Replica:
+    """`costbot serve` in a child process with its own replica id, on a free loopback port."""
+
+    def __init__(self, database: DatabaseSettings, adapters_dir: Path, *, replica: str) -> None:
+        with free_socket() as sock:
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "COSTBOT_DATABASE__URL": database.url,
+            "COSTBOT_DATABASE__SPOOL_PATH": str(database.spool_path),
+            "COSTBOT_DATABASE__REPLICA_ID": replica,
+            "COSTBOT_DATABASE__FLUSH_INTERVAL_S": "0.05",
+            "COSTBOT_SERVICE__ADAPTERS_DIR": str(adapters_dir),
+            "COSTBOT_SERVICE__DEVICE": "cpu",
+            "COSTBOT_SERVICE__PRICE_REFRESH_S": "60",
+        }
+        self.log = database.spool_path.with_name(f"replica-{replica}.log")
+        command = [sys.executable, "-m", "costbot", "serve", "--port", str(self.port)]
+        with self.log.open("wb") as log:  # a file, not a pipe: a full pipe would block the child
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.process.kill()
+        raise AssertionError(f"not ready: {self.log.read_text(errors='replace')[-3000:]}")
+
+    def stop(self) -> None:
+        """SIGTERM: it drains, flushes its writer and exits (uvicorn re-raises the signal)."""
+        self.process.send_signal(signal.SIGTERM)
+        status = self.process.wait(60)
+        log = self.log.read_text(errors="replace")
+        assert status in (0, -signal.SIGTERM), f"exit {status}: {log[-3000:]}"
+        assert "record writer closed" in log and "lost=0" in log, log[-3000:]
+
+
+def _jobs(url: str, stop: Path) -> list[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "tests.multiprocess.job_child", url, str(stop), "1.0"]
+    return [subprocess.Popen(command, cwd=REPO) for _ in range(2)]
+
+
+class Load:
+    """Clients that ask both replicas in turn; a refused or failed request is asked again on
+    the other replica (what a load balancer does), so a stopped replica costs no answer."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+        self.served: set[str] = set()
+        self.failed = 0
+
+    async def run(self, *, seconds: float, clients: int, during: dict[float, object]) -> None:
+        stop = time.monotonic() + seconds
+        tasks = [asyncio.create_task(self._client(n, stop)) for n in range(clients)]
+        started = time.monotonic()
+        for at_s, action in sorted(during.items()):
+            await asyncio.sleep(max(0.0, started + at_s - time.monotonic()))
+            await asyncio.to_thread(action)  # type: ignore[arg-type]
+        await asyncio.gather(*tasks)
+
+    async def _client(self, number: int, stop: float) -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            index = 0
+            while time.monotonic() < stop:
+                index += 1
+                for attempt in range(len(self.urls)):
+                    url = self.urls[(number + index + attempt) % len(self.urls)]
+                    if await self._ask(http, url, f"my card {number} {index} has not arrived"):
+                        break
+
+    async def _ask(self, http: httpx.AsyncClient, url: str, message: str) -> bool:
+        try:
+            reply = await http.post(f"{url}/v1/classify", json={"text": message})
+        except httpx.TransportError:
+            self.failed += 1
+            return False
+        if reply.status_code != 200:
+            assert reply.status_code == 503, reply.text
+            self.failed += 1
+            return False
+        self.served.add(reply.json()["request_id"])
+        return True
+
+
+def _records(engine: Engine) -> list[tuple[str, str, datetime, int | None]]:
+    query = "SELECT request_id, replica_id, created_at, price_sheet_id FROM inference_record"
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query))]  # type: ignore[misc]
+
+
+def _wait_stored(engine: Engine, served: set[str], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if served <= {row[0] for row in _records(engine)}:
+            return
+        time.sleep(0.2)
+
+
+def test_two_replicas_and_two_job_processes_on_one_postgresql(
+    postgres_settings: DatabaseSettings, adapters_dir: Path, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    engine = create_db_engine(postgres_settings)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    replicas = {name: Replica(postgres_settings, adapters_dir, replica=name) for name in "ab"}
+    stop_jobs = tmp_path / "stop-jobs"
+    jobs = _jobs(postgres_settings.url, stop_jobs)
+    for replica in replicas.values():
+        replica.wait_ready()
+    phases = {"ready": time.monotonic() - started}
+    change: dict[str, object] = {}
+
+    def change_price() -> None:  # from a third process's point of view: the replicas learn it late
+        change["version"] = set_price(
+            sessions,
+            key="cpu_core_hour",
+            value="0.9",
+            now=utc_now(),
+            changed_by="test",
+            defaults=PriceSettings(),
+        )
+
+    def stop_b() -> None:
+        replicas["b"].stop()
+        change["b_stopped_at"] = utc_now()
+
+    load = Load([replicas["a"].url, replicas["b"].url])
+    asyncio.run(load.run(seconds=LOAD_S, clients=6, during={2.5: change_price, 5.0: stop_b}))
+    phases["load"] = time.monotonic() - started
+    _wait_stored(engine, load.served)
+    replicas["a"].stop()
+    stop_jobs.touch()
+    assert [job.wait(60) for job in jobs] == [0, 0]
+    phases["jobs"] = time.monotonic() - started
+
+    records = _records(engine)
+    per_request: dict[str, int] = {}
+    for request_id, *_ in records:
+        per_request[request_id] = per_request.get(request_id, 0) + 1
+    missing = load.served - set(per_request)
+    assert not missing, f"{len(missing)} successful responses have no record"
+    assert all(per_request[r] == 1 for r in load.served), "a response has more than one record"
+    by_replica = {name: [r for r in records if r[1] == name] for name in "ab"}
+    assert {r[1] for r in records} == {"a", "b"} and all(by_replica.values())
+    assert max(r[2] for r in by_replica["b"]) <= change["b_stopped_at"]  # type: ignore[operator]
+    spools = sorted(p.name for p in postgres_settings.spool_path.parent.glob("spool.p-service-*"))
+    assert spools == ["spool.p-service-a.jsonl.lock", "spool.p-service-b.jsonl.lock"]
+
+    book = PriceBook(sessions, defaults=PriceSettings())
+    new = change["version"]
+    wrong = [r for r in records if book.sheet_at(r[2]).id != r[3]]
+    assert not wrong, f"{len(wrong)} records carry another price version than the one valid then"
+    assert any(r[3] == new.id for r in records)  # type: ignore[attr-defined]
+    assert rollup_sums(engine) == raw_sums(engine)
+    engine.dispose()
+    elapsed = time.monotonic() - started
+    print(
+        f"served {len(load.served)} ({load.failed} asked again), {len(records)} records, "
+        f"{len(by_replica['b'])} from b; {elapsed:.1f} s"
+    )
+    assert elapsed < 90
