@@ -153,23 +153,36 @@ def cost_command(
 def roi_command(
     cli: typer.Context,
     period: str = PERIOD,
+    period_option: str | None = typer.Option(
+        None, "--period", help="the period as an option (the same words as PERIOD)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="exact values (money as decimal strings)"),
 ) -> None:
     """Value of resolved messages against all cost: ROI, payback, break-even volume."""
 
     def action(ctx: Context) -> None:
+        chosen = _one_period(period, period_option)
         answer = roi_report(
             ctx.sessions,
-            period=period,
+            period=chosen,
             now=utc_now(),
             prices=ctx.book,
             roi_settings=ctx.settings.roi,
             timezone=ctx.settings.timezone,
         )
-        title = f"ROI: {period}"
+        title = f"ROI: {chosen}"
         _emit(answer.to_json(), as_json=as_json, tables=lambda: [roi_table(answer, title=title)])
 
     _run(cli, action)
+
+
+def _one_period(argument: str, option: str | None) -> str:
+    """The period given as PERIOD or as --period; CostingError when both name different ones."""
+    if option is None:
+        return argument
+    if argument not in (DEFAULT_PERIOD, option):
+        raise CostingError(f"two periods ({argument!r} and --period {option!r}): give one")
+    return option
 
 
 def chart_command(
