@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from models.encoder import load_encoder, load_tokenizer, resolve_device, tokeniz
 from models.errors import ModelError
 from models.metrics import UNKNOWN
 from models.network import task_logits
+from models.onnx_engine import pad
 from models.paths import default_model_dir
 from models.store import ModelMeta, TaskMeta, load_heads, load_meta
 
@@ -63,6 +64,16 @@ class BucketStats:
         return self.size * self.padded_length - self.real_tokens
 
 
+class Forward(Protocol):
+    """Another runtime of the same network (e.g. ONNX Runtime): logits from padded token ids."""
+
+    def logits(
+        self, input_ids: np.ndarray, mask: np.ndarray, tasks: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """{task: logits (batch, labels)} for int64 (batch, tokens) ids and attention mask."""
+        ...
+
+
 @dataclass(frozen=True)
 class Rule:
     """How scores become a served label: threshold and top-2 margin (0 = off)."""
@@ -87,6 +98,11 @@ class Classifier:
         peft = PeftModel.from_pretrained(load_encoder(self.meta.base_model), str(path))
         self.encoder = peft.merge_and_unload().to(self.device).eval()
         self.heads = load_heads(path, self.meta, self.device)
+        self.forward: Forward | None = None  # None: the torch encoder above
+
+    def use(self, forward: Forward | None) -> None:
+        """Answer with `forward` (another runtime of these weights); None: with torch again."""
+        self.forward = forward
 
     @property
     def tasks(self) -> list[str]:
@@ -146,14 +162,24 @@ class Classifier:
         pad_id = self.tokenizer.pad_token_id or 0
         self.last_batches = []
         for batch in inference_batches([len(x) for x in ids], batch_size):
-            input_ids, mask = collate([ids[i] for i in batch], pad_id, self.device)
-            logits = task_logits(self.encoder, heads, input_ids, mask, self.meta.pooling)
-            for task, value in logits.items():
-                out[task][batch] = torch.softmax(value.float(), dim=-1).cpu().numpy()
-            self.last_batches.append(
-                BucketStats(len(batch), int(input_ids.shape[1]), int(mask.sum()))
-            )
+            rows = [ids[i] for i in batch]
+            if self.forward is not None:
+                input_ids, mask = pad(rows, pad_id)
+                for task, value in self.forward.logits(input_ids, mask, tasks).items():
+                    out[task][batch] = _softmax(value)
+            else:
+                tensors = collate(rows, pad_id, self.device)
+                logits = task_logits(self.encoder, heads, *tensors, self.meta.pooling)
+                for task, tensor in logits.items():
+                    out[task][batch] = torch.softmax(tensor.float(), dim=-1).cpu().numpy()
+            width = max(len(row) for row in rows)
+            self.last_batches.append(BucketStats(len(batch), width, sum(len(r) for r in rows)))
         return out
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def served_answer(

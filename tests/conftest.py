@@ -138,4 +138,7 @@ def served_model(adapters_dir: Path) -> ServedModel:
     from models.service.model import load_served_model
     from models.service.settings import ServiceSettings
 
-    return load_served_model(ServiceSettings(adapters_dir=adapters_dir, device="cpu"))
+    cache = adapters_dir.parent / "onnx-cache"
+    return load_served_model(
+        ServiceSettings(adapters_dir=adapters_dir, device="cpu", engine_cache_dir=cache)
+    )

@@ -45,7 +45,7 @@ class ServeOptions:
     """Knobs not (yet) in the settings: rows per padded bucket, precision, costing on/off."""
 
     bucket_size: int = 16
-    precision: Precision = "fp32"
+    precision: Precision | None = None  # None: as the engine chose (service.precision)
     record_costs: bool = True
 
 
@@ -69,7 +69,7 @@ def create_app(
     lifespan = _lifespan(
         state,
         model=model,
-        options=options or ServeOptions(precision=settings.service.precision),
+        options=options or ServeOptions(),
         owns_engine=engine is None,
     )
     app = FastAPI(title="costbot model service", description=DESCRIPTION, lifespan=lifespan)
@@ -185,7 +185,15 @@ async def _load(state: ServiceState, *, model: ServedModel | None, options: Serv
     writer = state.writer if model is None else None
     if writer is not None and register_training_run(writer, model_dir(state.settings.service)):
         log.info("registered the model's training run (a one-off cost for ROI)")
-    log.info("model service ready: %s on %s", served.adapter_versions, served.device)
+    engine = served.engine
+    log.info(
+        "model service ready: %s on %s, engine %s %s (%s)",
+        served.adapter_versions,
+        served.device,
+        engine.engine,
+        engine.precision,
+        engine.reason,
+    )
 
 
 def _runtime(state: ServiceState, *, model: ServedModel, options: ServeOptions) -> Runtime:
@@ -193,7 +201,10 @@ def _runtime(state: ServiceState, *, model: ServedModel, options: ServeOptions) 
     threshold = settings.service.unknown_threshold
     own = model.classifier.rule("intent")
     rules = None if threshold is None else {"intent": Rule(threshold, own.margin)}
-    config = RunnerConfig(bucket_size=options.bucket_size, rules=rules, precision=options.precision)
+    precision = options.precision
+    if precision is None:  # torch autocasts to bf16 only where the engine chose it
+        precision = "bf16" if model.engine.precision == "bf16" else "fp32"
+    config = RunnerConfig(bucket_size=options.bucket_size, rules=rules, precision=precision)
     meter = device_meter(model.device, settings.meter)
     runner = BatchRunner(
         model=model,

@@ -9,6 +9,7 @@ from typing import Any
 from models.classifier import Classifier
 from models.encoder import tokenize
 from models.paths import default_model_dir
+from models.service.engine import EngineChoice, attach_engine, choose_engine, cpu_flags
 from models.service.settings import ServiceSettings
 from models.store import load_metrics
 from models.training_cost import adapter_version
@@ -24,6 +25,7 @@ class ServedModel:
     path: Path
     version: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    engine: EngineChoice = field(default_factory=lambda: EngineChoice("torch", "fp32", "given"))
 
     @property
     def model_name(self) -> str:
@@ -66,7 +68,11 @@ def model_dir(settings: ServiceSettings) -> Path:
 
 
 def load_served_model(settings: ServiceSettings) -> ServedModel:
-    """Load the configured model onto the configured device (ModelError if it is not one)."""
+    """Load the configured model onto the configured device, answering with the engine chosen
+    for this machine (ModelError if it is not a model, or the settings cannot run here)."""
     path = model_dir(settings)
     classifier = Classifier(path, device=settings.device)
-    return ServedModel(classifier, path, adapter_version(path), load_metrics(path))
+    version = adapter_version(path)
+    choice = choose_engine(settings, device_type=classifier.device.type, flags=cpu_flags())
+    choice = attach_engine(classifier, choice, version=version, settings=settings)
+    return ServedModel(classifier, path, version, load_metrics(path), engine=choice)

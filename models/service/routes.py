@@ -119,6 +119,9 @@ async def models(service: StateDep) -> ModelsResponse:
     return ModelsResponse(
         model_name=model.model_name,
         device=model.device,
+        engine=model.engine.engine,
+        precision=model.engine.precision,
+        engine_reason=model.engine.reason,
         version=model.version,
         operating_point=model.classifier.meta.operating_point,
         adapters=adapter_infos(model, costs.get(("support", model.version))),

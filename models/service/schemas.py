@@ -186,6 +186,13 @@ class ModelsResponse(BaseModel):
 
     model_name: str
     device: str
+    engine: Literal["torch", "onnx"] = Field(
+        default="torch", description="The runtime answering: torch or ONNX Runtime."
+    )
+    precision: Literal["fp32", "bf16", "int8"] = Field(
+        default="fp32", description="The precision it computes in."
+    )
+    engine_reason: str = Field(default="", description="Why this engine and precision, in words.")
     version: str = Field(default="", description="Content hash of the adapter and heads.")
     operating_point: dict[str, Any] = Field(
         default_factory=dict,

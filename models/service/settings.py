@@ -22,12 +22,18 @@ class ServiceSettings(Section):
     base_model: str = ""
     adapters_dir: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    # bf16 ran 1.8-2.7x faster than fp32 at the same held-out accuracy on an AVX-512 bf16 CPU
-    # (docs/benchmarks.md); fp32 stays the default because older CPUs emulate bf16 slowly.
-    precision: Literal["fp32", "bf16"] = "fp32"
+    # auto: ONNX Runtime on the CPU when onnxruntime is installed, torch on a GPU; the choice and
+    # its reason are logged at start and shown by GET /v1/models.
+    engine: Literal["auto", "torch", "onnx"] = "auto"
+    # auto: int8 on the ONNX engine where int8 was adopted (docs/benchmarks.md), else fp32.
+    # bf16 runs on torch, only where the device computes it natively (refused otherwise).
+    precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    # Where ONNX exports are cached, one folder per model version; None: the user cache dir.
+    engine_cache_dir: Path | None = None
     max_batch_size: int = Field(default=32, ge=1, le=1024)
     max_batch_tokens: int = Field(default=4096, ge=16)
-    max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    # 0: a text that finds the worker idle runs at once (batches still grow under load).
+    max_wait_ms: float = Field(default=0.0, ge=0, le=1000)
     queue_limit: int = Field(default=1024, ge=1)
     max_text_chars: int = Field(default=2000, ge=1, le=100_000)
     max_texts_per_request: int = Field(default=64, ge=1, le=4096)

@@ -13,7 +13,8 @@ from storage.settings import DatabaseSettings
 def service_settings(
     database: DatabaseSettings, adapters_dir: Path, **service: Any
 ) -> ServiceConfig:
-    """Settings for a test server on loopback."""
+    """Settings for a test server on loopback (ONNX exports cached beside the test model)."""
+    service.setdefault("engine_cache_dir", adapters_dir.parent / "onnx-cache")
     return ServiceConfig(
         database=database,
         service=ServiceSettings(adapters_dir=adapters_dir, device="cpu", **service),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -117,3 +117,42 @@ async def test_abandoned_items_are_not_computed() -> None:
     await first
     await batcher.drain()
     assert run.batches == [["first"]]
+
+
+async def _yield_to_the_collector() -> None:
+    for _ in range(5):  # loop turns only: no time passes for company to arrive
+        await asyncio.sleep(0)
+
+
+async def test_a_text_at_an_idle_worker_runs_at_once_by_default() -> None:
+    run = Recorder()
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=8))
+    batcher.start()
+    first = batcher.submit([("x", 1)])
+    await _yield_to_the_collector()
+    second = batcher.submit([("y", 1)])
+    await asyncio.gather(*first, *second)
+    await batcher.drain()
+    assert run.batches == [["x"], ["y"]]  # x did not wait for y
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(5000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise TimeoutError("condition not met")
+
+
+async def test_batches_grow_with_load() -> None:
+    run = Recorder(delay_s=0.2)
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=8))
+    batcher.start()
+    futures = batcher.submit([("a", 1)])
+    await _until(lambda: batcher.in_flight == 1)
+    for name in "bcdefghijk":  # arrive one by one while a is computed
+        futures += batcher.submit([(name, 1)])
+        await _yield_to_the_collector()
+    await asyncio.gather(*futures)
+    await batcher.drain()
+    assert [len(b) for b in run.batches] == [1, 8, 2]

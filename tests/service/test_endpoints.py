@@ -38,6 +38,8 @@ def test_health_ready_models_metrics(
         "degraded": [],
     }
     assert models["model_name"] == served_model.model_name and models["device"] == "cpu"
+    assert (models["engine"], models["precision"]) == ("onnx", "fp32")  # auto on this CPU
+    assert models["engine_reason"].startswith("auto: ONNX Runtime")
     assert len(models["version"]) == 12 and models["version"] == served_model.version
     adapters = {a["task"]: a for a in models["adapters"]}
     assert set(adapters) == {"intent", "sentiment"}

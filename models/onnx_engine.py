@@ -1,0 +1,207 @@
+"""The support model on ONNX Runtime: export the merged encoder with every head once per model
+version, check it against torch, cache it, and run it.
+
+A cache entry is a folder named by the weights' version holding ``fp32.onnx`` (and
+``int8.onnx`` after dynamic quantisation) and ``export.json`` (versions and the measured max
+abs logit difference against torch). An entry is written to a temporary folder and renamed into
+place, so a half-written export is never loaded and nothing outside the cache is ever written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from models.errors import ModelError
+
+if TYPE_CHECKING:
+    from models.classifier import Classifier
+
+OnnxPrecision = Literal["fp32", "int8"]
+MANIFEST = "export.json"
+# fp32 ONNX and torch differ by float reassociation only (measured ~1e-6); more is a broken export.
+FP32_TOLERANCE = 1e-3
+# Probes of the export check: lengths and padding patterns the served traffic has.
+PROBES = [
+    "my card hasn't arrived yet",
+    "hi",
+    "Why was I charged a fee for withdrawing cash at the ATM abroad last weekend?",
+    "I want to change my PIN, how do I do that in the app? It keeps asking me for the old one.",
+]
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """What an export was checked with: versions and the max abs logit difference per file."""
+
+    version: str
+    torch: str
+    onnxruntime: str
+    max_abs_diff: dict[str, float]
+
+
+def cached_session(
+    classifier: Classifier, *, version: str, cache_dir: Path, precision: OnnxPrecision
+) -> OnnxForward:
+    """An ONNX Runtime forward of `classifier`, exported (and checked) on first use of a version.
+
+    Raises ModelError when the export's logits differ from torch's by more than FP32_TOLERANCE.
+    """
+    if classifier.device.type != "cpu":
+        raise ModelError("the ONNX engine runs on the CPU; set service.device = cpu")
+    entry = cache_dir / version
+    if not (entry / MANIFEST).is_file():
+        _export_entry(classifier, version=version, entry=entry)
+    path = entry / f"{precision}.onnx"
+    if not path.is_file():
+        raise ModelError(f"{entry}: the cached export has no {path.name}; delete the folder")
+    return OnnxForward(path, tasks=classifier.tasks)
+
+
+def read_check(cache_dir: Path, version: str) -> ExportCheck:
+    """The check stored with a cached export."""
+    return ExportCheck(**json.loads((cache_dir / version / MANIFEST).read_text()))
+
+
+def _export_entry(classifier: Classifier, *, version: str, entry: Path) -> None:
+    """Export, quantise and check into a temporary folder, then rename it into place."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=entry.parent))
+    try:
+        export_onnx(classifier, staging / "fp32.onnx")
+        quantize_int8(staging / "fp32.onnx", staging / "int8.onnx")
+        diffs = {name: logit_difference(classifier, staging / name) for name in ("fp32.onnx",)}
+        if diffs["fp32.onnx"] > FP32_TOLERANCE:
+            raise ModelError(
+                f"ONNX export of {version} differs from torch by {diffs['fp32.onnx']:.2g} "
+                f"(limit {FP32_TOLERANCE:g}); set service.engine = torch"
+            )
+        diffs["int8.onnx"] = logit_difference(classifier, staging / "int8.onnx")
+        _write_manifest(staging, version=version, diffs=diffs)
+        os.replace(staging, entry)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_manifest(folder: Path, *, version: str, diffs: dict[str, float]) -> None:
+    import onnxruntime
+    import torch
+
+    check = ExportCheck(version, torch.__version__, onnxruntime.__version__, diffs)
+    (folder / MANIFEST).write_text(json.dumps(asdict(check), indent=1) + "\n")
+
+
+def export_onnx(classifier: Classifier, path: Path) -> None:
+    """Write the merged encoder and every head as one ONNX graph: (input_ids, attention_mask),
+    both int64 (batch, tokens), to one logits output per task, float32 (batch, labels)."""
+    import torch
+
+    from models.network import task_logits
+
+    class Merged(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = classifier.encoder
+            self.heads = torch.nn.ModuleDict(classifier.heads)
+
+        def forward(self, input_ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            logits = task_logits(
+                self.encoder, classifier.heads, input_ids, mask, classifier.meta.pooling
+            )
+            return tuple(logits[task] for task in classifier.tasks)
+
+    ids, mask = _probe_batch(classifier)
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
+    axes.update({task: {0: "batch"} for task in classifier.tasks})
+    module = Merged().eval().to("cpu")
+    # The tracer warns of branches on shapes; the probe check below is what proves the graph.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (torch.from_numpy(ids), torch.from_numpy(mask)),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=classifier.tasks,
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of the weights (activations quantised per batch at run time)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+
+
+def logit_difference(classifier: Classifier, path: Path) -> float:
+    """Max abs difference between the ONNX file's logits and torch's on the probe batch."""
+    import torch
+
+    from models.network import task_logits
+
+    ids, mask = _probe_batch(classifier)
+    with torch.inference_mode():
+        reference = task_logits(
+            classifier.encoder,
+            classifier.heads,
+            torch.from_numpy(ids),
+            torch.from_numpy(mask),
+            classifier.meta.pooling,
+        )
+    got = OnnxForward(path, tasks=classifier.tasks).logits(ids, mask, classifier.tasks)
+    return max(float(np.abs(got[t] - reference[t].float().numpy()).max()) for t in got)
+
+
+def _probe_batch(classifier: Classifier) -> tuple[np.ndarray, np.ndarray]:
+    from models.encoder import tokenize
+
+    ids = tokenize(classifier.tokenizer, PROBES, classifier.meta.max_length).ids
+    return pad(ids, classifier.tokenizer.pad_token_id or 0)
+
+
+def pad(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad token id lists into int64 (input_ids, attention_mask) arrays (batch, width)."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for row, seq in enumerate(ids):
+        input_ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return input_ids, mask
+
+
+class OnnxForward:
+    """One ONNX Runtime session of an exported support model, on the CPU."""
+
+    def __init__(self, path: Path, *, tasks: Sequence[str], threads: int | None = None) -> None:
+        """Open `path`; `threads`: intra-op threads (None: the CPUs this process may use)."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.path = path
+        self.tasks = list(tasks)
+        self._session: Any = ort.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+
+    def logits(
+        self, input_ids: np.ndarray, mask: np.ndarray, tasks: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """{task: logits float32 (batch, labels)} for int64 (batch, tokens) ids and mask."""
+        feed = {"input_ids": input_ids, "attention_mask": mask}
+        return dict(zip(tasks, self._session.run(list(tasks), feed), strict=True))

@@ -1,0 +1,115 @@
+"""The engine chosen per machine: ONNX Runtime on the CPU, exported once per model version and
+checked against torch; settings that cannot run here are refused with one line."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import onnx_engine
+from models.errors import ModelError
+from models.service.engine import choose_engine
+from models.service.model import ServedModel, load_served_model
+from models.service.settings import ServiceSettings
+
+TEXTS = ["will it rain tomorrow", "i want to order a pizza", "play my guitar playlist please", "x"]
+
+
+def _settings(adapters_dir: Path, cache: Path, **values: object) -> ServiceSettings:
+    return ServiceSettings(
+        adapters_dir=adapters_dir, device="cpu", engine_cache_dir=cache, **values
+    )
+
+
+def test_auto_serves_onnx_fp32_on_the_cpu_with_torchs_answers(served_model: ServedModel) -> None:
+    assert (served_model.engine.engine, served_model.engine.precision) == ("onnx", "fp32")
+    classifier = served_model.classifier
+    onnx = classifier.probabilities(classifier.tokenizer(TEXTS)["input_ids"], ["intent"])
+    forward = classifier.forward
+    classifier.use(None)
+    try:
+        torch_ = classifier.probabilities(classifier.tokenizer(TEXTS)["input_ids"], ["intent"])
+    finally:
+        classifier.use(forward)
+    assert forward is not None
+    assert np.abs(onnx["intent"] - torch_["intent"]).max() < 1e-4
+
+
+def test_export_is_cached_per_version_with_its_check(adapters_dir: Path, tmp_path: Path) -> None:
+    first = load_served_model(_settings(adapters_dir, tmp_path))
+    entry = tmp_path / first.version
+    manifest = entry / onnx_engine.MANIFEST
+    written = manifest.stat().st_mtime_ns
+    check = json.loads(manifest.read_text())
+    assert check["version"] == first.version
+    assert check["max_abs_diff"]["fp32.onnx"] < onnx_engine.FP32_TOLERANCE
+    assert {p.name for p in entry.iterdir()} == {"fp32.onnx", "int8.onnx", "export.json"}
+    second = load_served_model(_settings(adapters_dir, tmp_path, precision="int8"))
+    assert manifest.stat().st_mtime_ns == written  # loaded, not exported again
+    assert second.engine.precision == "int8"
+    assert [p.name for p in tmp_path.iterdir()] == [first.version]  # no staging left behind
+
+
+def test_a_mismatching_export_is_refused(
+    adapters_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(onnx_engine, "FP32_TOLERANCE", -1.0)  # every export "differs"
+    with pytest.raises(ModelError, match=r"differs from torch .* set service.engine = torch"):
+        load_served_model(_settings(adapters_dir, tmp_path / "a", engine="onnx"))
+    fallback = load_served_model(_settings(adapters_dir, tmp_path / "b"))
+    assert (fallback.engine.engine, fallback.engine.precision) == ("torch", "fp32")
+    assert "ONNX export failed" in fallback.engine.reason
+    assert not any((tmp_path / "b").iterdir())  # nothing half-written kept
+
+
+@pytest.mark.parametrize(
+    ("values", "device", "flags", "message"),
+    [
+        ({"precision": "bf16"}, "cpu", {"avx2"}, "needs native bf16"),
+        ({"precision": "int8", "engine": "torch"}, "cpu", set(), "int8 runs on ONNX Runtime"),
+        ({"engine": "onnx"}, "cuda", set(), "runs on the CPU"),
+        ({"engine": "onnx", "precision": "bf16"}, "cpu", {"avx512_bf16"}, "bf16 runs on torch"),
+    ],
+)
+def test_settings_that_cannot_run_here_are_refused_in_one_line(
+    values: dict[str, str], device: str, flags: set[str], message: str
+) -> None:
+    with pytest.raises(ModelError, match=message) as error:
+        choose_engine(ServiceSettings(**values), device_type=device, flags=flags)
+    assert "\n" not in str(error.value) and "set" in str(error.value)
+
+
+def test_bf16_where_the_cpu_has_it_runs_on_torch() -> None:
+    choice = choose_engine(
+        ServiceSettings(precision="bf16"), device_type="cpu", flags={"avx512_bf16"}
+    )
+    assert (choice.engine, choice.precision) == ("torch", "bf16")
+    forced = choose_engine(ServiceSettings(engine="torch"), device_type="cpu", flags=set())
+    assert (forced.engine, forced.precision, forced.reason) == (
+        "torch",
+        "fp32",
+        "configured (service.engine = torch)",
+    )
+
+
+def test_the_startup_log_names_engine_precision_and_why(
+    adapters_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from models.service import create_app
+    from storage.db import create_db_engine
+    from storage.migrate import upgrade
+    from tests.conftest import fast_test_settings
+    from tests.loopback import running
+    from tests.service.conftest import service_settings
+
+    database = fast_test_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    upgrade(create_db_engine(database))
+    settings = service_settings(database, adapters_dir, engine_cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.INFO, logger="models.service.app"), running(create_app(settings)):
+        pass
+    ready = [r.getMessage() for r in caplog.records if "model service ready" in r.getMessage()]
+    assert ready and "engine onnx fp32 (auto: ONNX Runtime on the CPU" in ready[0]
