@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.conversations import close_idle_conversations
+from bot.forecast_alerts import post_forecast_alerts
 from bot.settings import SummarySchedule, SupportSettings
 from bot.summaries import Poster, post_alerts, post_summary, with_retries
 from costing.jobs import run_job
@@ -58,6 +59,7 @@ def build_scheduler(
         for index, schedule in enumerate(summaries):
             jobs.add_summary(scheduler, schedule, index)
         jobs.add_alerts(scheduler, sorted({s.channel_id for s in summaries}))
+        jobs.add_forecast_alerts(scheduler, sorted({s.channel_id for s in summaries}))
     return scheduler
 
 
@@ -189,6 +191,34 @@ class _Posts:
             coalesce=True,
             max_instances=1,
             next_run_time=utc_now(),  # alerts raised while no process ran go out at start
+        )
+
+    def add_forecast_alerts(self, scheduler: AsyncIOScheduler, channels: list[int]) -> None:
+        """Projected-budget and spike alerts, every `forecast.check_interval_s`."""
+        if not channels:
+            return
+
+        async def alerts() -> None:
+            await with_retries(
+                lambda: post_forecast_alerts(
+                    poster=self.poster,
+                    session_factory=self.sessions,
+                    costing=self.costing,
+                    channel_ids=channels,
+                    now=self.clock(),
+                ),
+                name="forecast-alerts",
+                delay_s=self.retry_delay_s,
+            )
+
+        trigger = IntervalTrigger(seconds=self.costing.forecast.check_interval_s)
+        scheduler.add_job(
+            alerts,
+            trigger,
+            id="forecast-alerts",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=utc_now(),
         )
 
 

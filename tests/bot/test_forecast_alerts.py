@@ -100,3 +100,27 @@ async def test_predictive_alert_once_and_re_armed_by_a_limit_change(
     assert await _run(sessions, channels) == 0
     set_budget(sessions, scope=scope, limit=Money.from_decimal("100"), now=NOW)
     assert await _run(sessions, channels) == 0  # not projected to run out
+
+
+async def test_the_scheduler_runs_the_forecast_alerts_at_the_configured_interval(
+    engine: Engine, sessions: SessionFactory
+) -> None:
+    from bot.settings import SummarySchedule
+    from costbot.scheduler import build_scheduler
+    from costing.settings import ForecastSettings
+
+    _steady(engine, days=28)
+    set_budget(sessions, scope=make_scope("all"), limit=Money.from_decimal("25"), now=NOW)
+    channels = Channels()
+    scheduler = build_scheduler(
+        session_factory=sessions,
+        costing=CostingSettings(forecast=ForecastSettings(check_interval_s=600)),
+        summaries=[SummarySchedule(channel_id=7, kind="daily", hour=9)],
+        poster=channels,
+        clock=lambda: NOW,
+    )
+    job = scheduler.get_job("forecast-alerts")
+    assert job.trigger.interval == timedelta(seconds=600)
+    await job.func()
+    await job.func()
+    assert [c for c, r in channels.posts if r.title.startswith("Budget forecast")] == [7]
