@@ -13,7 +13,13 @@ from bot.commands.context import CommandContext, Invoker
 from bot.commands.spec import SPECS, SPECS_BY_NAME, validate
 from bot.errors import BotError, PermissionRequiredError, UnknownCommandError
 from bot.replies import Reply, error_reply
-from costing.errors import BadGroupError, BadPeriodError, BudgetError, PriceKeyError
+from costing.errors import (
+    BadGroupError,
+    BadPeriodError,
+    BudgetError,
+    CurrencyMixError,
+    PriceKeyError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,14 @@ HANDLERS: dict[str, Handler] = {
     "help": info.help_,
 }
 
-USER_ERRORS = (BotError, BadPeriodError, BadGroupError, BudgetError, PriceKeyError)
+USER_ERRORS = (
+    BotError,
+    BadPeriodError,
+    BadGroupError,
+    BudgetError,
+    PriceKeyError,
+    CurrencyMixError,
+)
 
 
 async def run_command(

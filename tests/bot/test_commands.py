@@ -18,7 +18,7 @@ from bot.service_client import ModelServiceClient
 from bot.settings import BotConfig
 from bot.support import decide, handle_support_message, load_support_policy, load_templates
 from storage.db import SessionFactory
-from storage.tables import InferenceRecord, PriceSheet, SupportOutcome
+from storage.tables import InferenceRecord, PriceSheet, SupportOutcome, TrainingRun
 from storage.types import utc_now
 
 CONSOLE = Invoker()
@@ -74,6 +74,19 @@ async def test_cost_and_roi_name_their_sources(ctx: CommandContext) -> None:
     roi = await run_command(ctx, CONSOLE, "roi", {"period": "today"})
     values = {f.name: f.value for f in roi.fields}
     assert "(measured)" in values["Value"] and "(configured)" in values["Value"]
+
+
+async def test_roi_refuses_to_sum_two_currencies_in_one_line(
+    ctx: CommandContext, sessions: SessionFactory
+) -> None:
+    with Session(sessions().get_bind()) as session:
+        session.add(
+            TrainingRun(task="support", base_model="m", adapter_version="v9", currency="EUR")
+        )
+        session.commit()
+    reply = await run_command(ctx, CONSOLE, "roi", {"period": "today"})
+    assert reply.is_error and "support@v9 is in EUR but the prices are in USD" in reply.text
+    assert "\n" not in reply.text
 
 
 async def test_prices_set_is_versioned_and_needs_manage(ctx: CommandContext) -> None:
