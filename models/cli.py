@@ -240,9 +240,11 @@ def record_training_run(run: Any, settings: Any) -> None:
         )
         / 1e12
     )
+    data = sum(int(d.get("annotation_pico", 0)) for d in run.datasets) / 1e12
     summary = (
         f"{run.wall_s:.0f} s wall, {run.cpu_s:.0f} CPU s, {run.energy_uj / 1e6:.0f} J "
-        f"({run.energy_method}), {cost:.4f} {settings.prices.currency}"
+        f"({run.energy_method}), {cost:.4f} {run.currency}; its data sets' annotation "
+        f"{data:.2f} {run.currency} (a cost of each dataset version, charged once)"
     )
     if "database" not in settings.model_fields_set:
         typer.echo(
