@@ -52,8 +52,7 @@ COPY --from=build /opt/venv /opt/venv
 # beyond loopback without one; the bot sends the same variable). compose.yaml does both.
 ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
-    COSTBOT_DATABASE__URL=sqlite:////data/costbot.db \
-    COSTBOT_DATABASE__SPOOL_PATH=/data/costbot-spool.jsonl
+    COSTBOT_DATA_DIR=/data
 USER 10001:10001
 WORKDIR /home/costbot
 VOLUME ["/data"]
@@ -61,4 +60,5 @@ EXPOSE 8765
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
   CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8765/healthz', timeout=4)"]
 ENTRYPOINT ["costbot"]
-CMD ["serve"]
+# Migrates the database on start: a never-migrated one would leave the service unready.
+CMD ["serve", "--migrate"]

@@ -15,6 +15,8 @@ from bot.service_client import ModelServiceClient
 from bot.settings import BotConfig, SupportSettings
 from bot.support import SupportContext, load_templates
 from storage.db import SessionFactory, create_db_engine, session_factory
+from storage.errors import SchemaNotCurrentError, StorageUnavailableError
+from storage.migrate import require_current_schema
 from storage.types import utc_now
 from storage.writer import RecordWriter
 
@@ -57,8 +59,15 @@ class Resources:
 
 @asynccontextmanager
 async def open_resources(config: BotConfig) -> AsyncIterator[Resources]:
-    """Open the HTTP client, the engine and the record writer; close all of them on exit."""
+    """Open the HTTP client, the engine and the record writer; close all of them on exit.
+    Raise SchemaNotCurrentError (saying to run `costbot db upgrade`) for a database that is not
+    migrated, StorageUnavailableError for one that does not answer."""
     engine = create_db_engine(config.database)
+    try:
+        require_current_schema(engine)
+    except (SchemaNotCurrentError, StorageUnavailableError):
+        engine.dispose()
+        raise
     writer = RecordWriter(engine, config.database).start()
     endpoint = config.service
     http = httpx.AsyncClient(timeout=endpoint.timeout_s)

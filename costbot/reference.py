@@ -27,12 +27,32 @@ prints the effective settings with secrets masked.
 
 def render_reference() -> str:
     """Markdown: one table per settings section."""
-    parts = [HEADER]
+    parts = [HEADER, _top_level()]
     for section, field in Settings.model_fields.items():
         model = field.annotation
         if isinstance(model, type) and issubclass(model, BaseModel):
             parts.append(_section(section, model))
     return "\n".join(parts)
+
+
+def _top_level() -> str:
+    """The keys outside every section (at the top of the file, before any `[section]`)."""
+    lines = [
+        "## Top level",
+        "",
+        "Per-install state lives in `data_dir`: the default SQLite database (`costbot.db`), the",
+        "record spools, the user-hash salt, the demo's folder and the console's charts. Nothing",
+        "is written to the current directory. Owned by `costbot/settings.py`.",
+        "",
+        "| key | type | default | environment |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key, field in Settings.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            env = f"`COSTBOT_{key.upper()}`"
+            lines.append(f"| `{key}` | {_type(field)} | {_default(field)} | {env} |")
+    return "\n".join(lines) + "\n"
 
 
 def _section(name: str, model: type[BaseModel]) -> str:
@@ -63,6 +83,9 @@ def _type(field: FieldInfo) -> str:
 
 
 def _default(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown_default" in extra:
+        return f"{extra['shown_default']}".replace("|", "\\|")
     value: Any = field.get_default(call_default_factory=True)
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,7 +32,15 @@ from costing.settings import (
     WhatIfSettings,
 )
 from models.service.settings import ServiceConfig, ServiceSettings
-from storage.settings import DatabaseSettings
+from storage.settings import (
+    DATA_DIR_SHOWN,
+    DATABASE_FILE,
+    SPOOL_FILE,
+    DatabaseSettings,
+    default_data_dir,
+    sqlite_url,
+)
+from storage.urls import mask_url
 
 CONFIG_PATH_VARIABLE = "COSTBOT_CONFIG"
 DEFAULT_CONFIG_PATH = Path("costbot.toml")
@@ -48,6 +56,10 @@ class Settings(BaseSettings):
         env_prefix="COSTBOT_", env_nested_delimiter="__", extra="forbid"
     )
 
+    # Per-install state: the default database, spools and the user-hash salt (COSTBOT_DATA_DIR).
+    data_dir: Path = Field(
+        default_factory=default_data_dir, json_schema_extra={"shown_default": DATA_DIR_SHOWN}
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     prices: PriceSettings = Field(default_factory=PriceSettings)
     roi: RoiSettings = Field(default_factory=RoiSettings)
@@ -58,6 +70,16 @@ class Settings(BaseSettings):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
+
+    @model_validator(mode="after")
+    def _state_in_data_dir(self) -> Settings:
+        """The database and spool not configured explicitly live in `data_dir`."""
+        database, given = self.database, self.database.model_fields_set
+        if "url" not in given:
+            database.url = sqlite_url(self.data_dir / DATABASE_FILE)
+        if "spool_path" not in given:
+            database.spool_path = self.data_dir / SPOOL_FILE
+        return self
 
     @property
     def costing(self) -> CostingSettings:
@@ -157,6 +179,8 @@ def environment_names() -> list[str]:
     names = [CONFIG_PATH_VARIABLE, *EXTRA_ENVIRONMENT]
     for section, field in Settings.model_fields.items():
         annotation = field.annotation
+        if not hasattr(annotation, "model_fields"):
+            names.append(f"COSTBOT_{section}".upper())
         for key in getattr(annotation, "model_fields", {}):
             names.append(f"COSTBOT_{section}__{key}".upper())
     return names
@@ -178,11 +202,35 @@ def _check_environment() -> None:
 def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"])
-        value = problem.get("input")
-        shown = "***" if any(s in key for s in SECRET_KEYS) else repr(value)
-        lines.append(f"setting {key} = {shown}: {problem['msg']}")
+        loc = [str(part) for part in problem["loc"]]
+        key = ".".join(loc)
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {key}{_closest_key(loc)}")
+            continue
+        lines.append(f"setting {key} = {_shown(key, problem.get('input'))}: {problem['msg']}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _shown(key: str, value: Any) -> str:
+    """The offending value as an error may show it: secrets masked, URLs without passwords."""
+    if any(secret in key for secret in SECRET_KEYS) or key.endswith("_salt"):
+        return "***"
+    return repr(mask_url(value)) if isinstance(value, str) else repr(value)
+
+
+def _closest_key(loc: list[str]) -> str:
+    """'; did you mean service.port?' for a misspelt key (in a section or at the top)."""
+    import difflib
+
+    model: Any = Settings
+    for part in loc[:-1]:
+        model = getattr(model.model_fields.get(part), "annotation", None)
+        if not hasattr(model, "model_fields"):
+            return "; see `costbot config reference`"
+    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
+    if not close:
+        return "; see `costbot config reference` for the valid keys"
+    return f"; did you mean {'.'.join([*loc[:-1], close[0]])}?"
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
@@ -190,13 +238,3 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     data["database"]["url"] = mask_url(settings.database.url)
     return data
-
-
-def mask_url(url: str) -> str:
-    """Hide the password part of a database URL."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

@@ -22,7 +22,7 @@ from bot.runtime import open_resources
 from bot.settings import BotConfig, DiscordSettings
 from costbot.scheduler import build_scheduler, scheduler_problem
 from models.service.settings import ServiceSettings
-from storage.migrate import upgrade
+from storage.migrate import migrate_database
 
 log = logging.getLogger(__name__)
 SERVICE_START_TIMEOUT_S = 180.0
@@ -93,6 +93,7 @@ def run_up(
 ) -> None:
     """Run everything until SIGINT/SIGTERM, then shut down in order (no service: run elsewhere)."""
     token = require_token(bot.discord)
+    migrate_database(bot.database)
     if service is None:
         asyncio.run(_run_bot(bot, token, sync_commands))
         return
@@ -107,7 +108,6 @@ def sync_record_path(config: BotConfig) -> Path:
 
 async def _run_bot(config: BotConfig, token: str, sync_commands: SyncMode) -> None:
     async with open_resources(config) as res:
-        upgrade(res.engine)
         scheduler: AsyncIOScheduler | None = None
         bot = build_bot(
             config,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -12,6 +13,7 @@ from sqlmodel import Session
 
 from storage.errors import StorageUnavailableError
 from storage.settings import DatabaseSettings
+from storage.urls import url_host
 
 SessionFactory = Callable[[], Session]
 
@@ -23,6 +25,7 @@ def create_db_engine(settings: DatabaseSettings) -> Engine:
     url = _with_driver(settings.url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
+        _make_folder(engine)
         _tune_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
     connect_args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_s}
@@ -43,6 +46,13 @@ def _with_driver(url: str) -> str:
     if url.startswith("postgresql://"):
         return "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return url
+
+
+def _make_folder(engine: Engine) -> None:
+    """SQLite creates the file but not its folder (e.g. a fresh per-install data folder)."""
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _tune_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
@@ -87,4 +97,15 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError as error:
-        raise StorageUnavailableError(f"database unreachable: {error.orig}") from error
+        raise StorageUnavailableError(
+            f"database at {engine_host(engine)} unreachable: {_first_line(error.orig)}"
+        ) from error
+
+
+def engine_host(engine: Engine) -> str:
+    """Where the engine points (server and database, or SQLite file), never its password."""
+    return url_host(engine.url.render_as_string(hide_password=True))
+
+
+def _first_line(error: object) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

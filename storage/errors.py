@@ -11,3 +11,7 @@ class WriterClosedError(RuntimeError):
 
 class SpoolCorruptError(ValueError):
     """A line in the spool file cannot be read back."""
+
+
+class SchemaNotCurrentError(RuntimeError):
+    """The database's schema is missing or older (or newer) than this code expects."""

@@ -5,9 +5,30 @@ Every package owns its own section; the costbot command line composes them (``co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from storage.urls import mask_url
+
+DATABASE_FILE = "costbot.db"
+SPOOL_FILE = "costbot-spool.jsonl"
+# How the reference shows the per-install data folder (the real one depends on the platform).
+DATA_DIR_SHOWN = "the platform's user data folder, e.g. ~/.local/share/costbot"
+
+
+def default_data_dir() -> Path:
+    """The per-install data folder: the platform's user data dir (``$XDG_DATA_HOME/costbot``,
+    ``~/Library/Application Support/costbot``, ``%LOCALAPPDATA%\\costbot``); never the cwd."""
+    return platformdirs.user_data_path("costbot", appauthor=False)
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of an SQLite file."""
+    return f"sqlite:///{path}"
 
 
 class Section(BaseModel):
@@ -19,8 +40,15 @@ class Section(BaseModel):
 class DatabaseSettings(Section):
     """Where records go and how the write path batches them."""
 
-    url: str = "sqlite:///./costbot.db"
-    spool_path: Path = Path("./costbot-spool.jsonl")
+    # Defaults: costbot.db and costbot-spool.jsonl in the data folder (`data_dir`).
+    url: str = Field(
+        default_factory=lambda: sqlite_url(default_data_dir() / DATABASE_FILE),
+        json_schema_extra={"shown_default": f"sqlite:///<data_dir>/{DATABASE_FILE}"},
+    )
+    spool_path: Path = Field(
+        default_factory=lambda: default_data_dir() / SPOOL_FILE,
+        json_schema_extra={"shown_default": f"<data_dir>/{SPOOL_FILE}"},
+    )
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     flush_interval_s: float = Field(default=0.25, gt=0, le=60)
     # Rows waiting in memory; beyond them (after `enqueue_timeout_s`) rows go to the spool.
@@ -46,3 +74,8 @@ class DatabaseSettings(Section):
         if not value.startswith(("sqlite:", "postgresql")):
             raise ValueError("expected a sqlite:/// or postgresql:// URL")
         return value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Every repr and str shows the URL with its password masked."""
+        for key, value in super().__repr_args__():
+            yield key, mask_url(value) if key == "url" else value

@@ -35,12 +35,15 @@ def empty_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_config(monkeypatch: pytest.MonkeyPatch, empty_config: Path) -> None:
-    """No test reads the developer's costbot.toml or COSTBOT_* variables."""
+def _isolated_config(monkeypatch: pytest.MonkeyPatch, empty_config: Path, tmp_path: Path) -> None:
+    """No test reads the developer's costbot.toml or COSTBOT_* variables, or writes into their
+    data folder: each test has its own (COSTBOT_DATA_DIR, and XDG_DATA_HOME for the default)."""
     for name in list(os.environ):
         if name.startswith("COSTBOT_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name)
     monkeypatch.setenv("COSTBOT_CONFIG", str(empty_config))
+    monkeypatch.setenv("COSTBOT_DATA_DIR", str(tmp_path / "costbot-data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
 @pytest.fixture(scope="session")

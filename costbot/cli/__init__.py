@@ -12,7 +12,8 @@ import typer
 
 from costbot.cli import admin, costs, outlook, run
 from costbot.cli.state import SettingsSource
-from costbot.errors import SettingsError
+from costbot.errors import SettingsError, UsageError
+from storage.errors import SchemaNotCurrentError, StorageUnavailableError
 
 OWN_PACKAGES = ("costbot", "bot", "models", "costing", "storage")
 
@@ -60,6 +61,13 @@ def main() -> None:
     configure_logging(service_logs=len(sys.argv) > 1 and sys.argv[1] in run.SERVICE_COMMANDS)
     try:
         app()
-    except SettingsError as error:
-        typer.echo(f"costbot: {error}", err=True)
-        sys.exit(2)
+    except (SettingsError, UsageError, SchemaNotCurrentError) as error:
+        _fail(str(error))
+    except StorageUnavailableError as error:
+        _fail(f"{error}; start the database or fix database.url (`costbot config show`)")
+
+
+def _fail(message: str) -> None:
+    """One line on stderr and exit code 2: the user's input or set-up needs changing."""
+    typer.echo(f"costbot: {message}", err=True)
+    sys.exit(2)

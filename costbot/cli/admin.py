@@ -7,9 +7,10 @@ import json
 import typer
 
 from costbot.cli.state import settings_of
-from costbot.settings import mask_url, masked_dump
-from storage.db import create_db_engine
-from storage.migrate import current_revision, upgrade
+from costbot.settings import masked_dump
+from storage.db import check_connection, create_db_engine
+from storage.migrate import current_revision, schema_problem, upgrade
+from storage.urls import mask_url
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 config_app = typer.Typer(help="Effective configuration.", no_args_is_help=True)
@@ -22,14 +23,19 @@ def db_upgrade(
     """Create or migrate the database schema to the latest revision."""
     database = settings_of(ctx).database
     engine = create_db_engine(database)
+    check_connection(engine)
     upgrade(engine, revision)
     typer.echo(f"{mask_url(database.url)} is at revision {current_revision(engine)}")
 
 
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
-    """Print the schema revision the database is at."""
-    typer.echo(current_revision(create_db_engine(settings_of(ctx).database)) or "empty")
+    """Print the schema revision the database is at, and whether this costbot needs another."""
+    engine = create_db_engine(settings_of(ctx).database)
+    problem = schema_problem(engine)
+    typer.echo(current_revision(engine) or "empty")
+    if problem is not None:
+        typer.echo(f"the database {problem}", err=True)
 
 
 @config_app.command("reference")

@@ -30,6 +30,7 @@ from costing.roi_report import daily_value_and_cost, roi_report
 from costing.settings import CostingSettings
 from costing.units import Money
 from storage.db import SessionFactory, create_db_engine, session_factory
+from storage.migrate import require_current_schema
 from storage.types import utc_now
 
 prices_app = typer.Typer(help="Price sheet versions.", no_args_is_help=True)
@@ -53,6 +54,7 @@ def _context(ctx: typer.Context) -> Iterator[Context]:
     engine = create_db_engine(settings.database)
     sessions = session_factory(engine)
     try:
+        require_current_schema(engine)
         prices.sync_from_settings(sessions, settings=costing.prices, now=utc_now())
         yield Context(costing, sessions, prices.PriceBook(sessions, defaults=costing.prices))
     finally:

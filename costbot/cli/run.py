@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -19,15 +20,22 @@ def serve(
     ctx: typer.Context,
     host: str | None = typer.Option(None, "--host", help="listen address (default service.host)"),
     port: int | None = typer.Option(None, "--port", help="listen port (default service.port)"),
+    migrate: bool = typer.Option(
+        False, "--migrate", help="first bring the database schema up to date (`db upgrade`)"
+    ),
 ) -> None:
     """Run the model service (HTTP API on uvicorn) until SIGTERM or Ctrl-C; on SIGTERM it first
-    answers new requests 503 `shutting_down` while those in flight finish."""
+    answers new requests 503 `shutting_down` while those in flight finish. Without `--migrate`
+    a database that is not migrated keeps /readyz at 503, saying to run `costbot db upgrade`."""
     from models.service.app import create_app
     from models.service.edge import UnprotectedServiceError
     from models.service.server import serve as serve_app
+    from storage.migrate import migrate_database
 
     config = settings_of(ctx).service_config()
     service = config.service
+    if migrate:
+        migrate_database(config.database)
     try:
         serve_app(
             create_app(config),
@@ -42,15 +50,29 @@ def serve(
 
 def console(
     ctx: typer.Context,
-    charts_dir: Annotated[Path, typer.Option(help="where attached charts are saved")] = Path(
-        "costbot-charts"
-    ),
+    charts_dir: Annotated[
+        Path | None, typer.Option(help="where attached charts are saved [default: DATA_DIR/charts]")
+    ] = None,
 ) -> None:
     """Type `/classify my card has not arrived` (or a customer message) and read the reply."""
     from bot.console import run_console
 
-    config = settings_of(ctx).bot_config()
-    asyncio.run(run_console(config, stream=sys.stdin, charts_dir=charts_dir))
+    settings = settings_of(ctx)
+    asyncio.run(
+        run_console(
+            settings.bot_config(),
+            stream=tolerant_stdin(),
+            charts_dir=charts_dir or settings.data_dir / "charts",
+        )
+    )
+
+
+def tolerant_stdin() -> TextIO:
+    """Standard input that reads undecodable bytes as U+FFFD instead of stopping the console."""
+    stream = sys.stdin
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="replace")
+    return stream
 
 
 def up(
@@ -83,15 +105,20 @@ def up(
 def demo(
     ctx: typer.Context,
     workdir: Annotated[
-        Path, typer.Option(help="made anew: the demo's database, spool and charts")
-    ] = Path("costbot-demo"),
+        Path | None,
+        typer.Option(
+            help="a new or empty folder, or one an earlier demo made (its database is made "
+            "anew): the demo's database, spool and charts [default: DATA_DIR/demo]"
+        ),
+    ] = None,
 ) -> None:
     """Replay a scripted support conversation through the real service and report its ROI."""
     from rich.console import Console
 
     from costbot.demo.run import run_demo
 
-    run_demo(settings_of(ctx), workdir=workdir, console=Console())
+    settings = settings_of(ctx)
+    run_demo(settings, workdir=workdir or settings.data_dir / "demo", console=Console())
 
 
 def register(app: typer.Typer) -> None:

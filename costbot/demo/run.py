@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from bot.runtime import open_resources
 from bot.settings import BotConfig
 from bot.support import SupportContext, SupportReply, handle_support_message
 from costbot.cli.tables import cost_components_table, roi_table
+from costbot.demo.workdir import prepare_workdir
 from costbot.settings import Settings
 from costbot.up import service_process
 from costing import figures
@@ -98,7 +98,8 @@ def conversation_lines(path: Path = CONVERSATION) -> list[ScriptLine]:
 
 
 def run_demo(base: Settings, *, workdir: Path, console: Console) -> DemoResult:
-    """Run the demo in `workdir` (its database is made anew) and print what happened."""
+    """Run the demo in `workdir` (made and marked by the demo; its database is made anew) and
+    print what happened; UsageError for a non-empty folder the demo did not make."""
     settings = _demo_settings(base, workdir)
     engine = create_db_engine(settings.database)
     upgrade(engine)
@@ -152,9 +153,7 @@ def _date_records(engine: Engine) -> None:
 
 
 def _demo_settings(base: Settings, workdir: Path) -> Settings:
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    prepare_workdir(workdir)
     port = _free_port()
     database = base.database.model_copy(
         update={"url": f"sqlite:///{workdir / 'costbot.db'}", "spool_path": workdir / "spool.jsonl"}

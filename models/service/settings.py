@@ -60,7 +60,7 @@ class ServiceConfig:
     prices: PriceSettings = field(default_factory=PriceSettings)
     meter: MeterSettings = field(default_factory=MeterSettings)
     # Salt of the stored user hashes; None: a per-install salt kept beside the spool file.
-    user_hash_salt: str | None = None
+    user_hash_salt: str | None = field(default=None, repr=False)
     # Bearer token every request but /healthz and /readyz must carry; None: the environment's
     # COSTBOT_SERVICE_TOKEN, if set. Required when the service listens beyond loopback.
     token: SecretStr | None = None

@@ -23,8 +23,9 @@ from models.service.model import ServedModel
 from models.service.pricing import BatchPricer
 from models.service.schemas import Readiness
 from models.service.settings import ServiceConfig
-from storage.db import check_connection, session_factory, session_scope
-from storage.errors import StorageUnavailableError
+from storage.db import session_factory, session_scope
+from storage.errors import SchemaNotCurrentError, StorageUnavailableError
+from storage.migrate import require_current_schema
 from storage.tables import TrainingRun
 from storage.writer import RecordWriter
 
@@ -141,9 +142,9 @@ class DatabaseProbe:
 
     def _probe(self, done: threading.Event) -> None:
         try:
-            check_connection(self._engine)
+            require_current_schema(self._engine)
             self._result = (True, "")
-        except StorageUnavailableError as error:
+        except (StorageUnavailableError, SchemaNotCurrentError) as error:
             self._result = (False, str(error))
         except SQLAlchemyError as error:
             self._result = (False, f"database check failed: {type(error).__name__}")

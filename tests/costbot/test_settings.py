@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -7,14 +8,18 @@ import pytest
 
 from costbot.errors import SettingsError
 from costbot.reference import render_reference
-from costbot.settings import load_settings, mask_url, masked_dump
+from costbot.settings import Settings, load_settings, mask_url, masked_dump
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_defaults_without_file_or_environment() -> None:
+def test_defaults_without_file_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COSTBOT_DATA_DIR")
     settings = load_settings()
-    assert settings.database.url == "sqlite:///./costbot.db"
+    data = Path(os.environ["XDG_DATA_HOME"]) / "costbot"  # the platform's user data folder
+    assert settings.data_dir == data
+    assert settings.database.url == f"sqlite:///{data / 'costbot.db'}"
+    assert settings.database.spool_path == data / "costbot-spool.jsonl"
     assert settings.discord.token is None
 
 
@@ -86,7 +91,8 @@ def test_the_configuration_reference_in_docs_is_current() -> None:
 def test_each_section_is_owned_by_the_package_that_uses_it() -> None:
     owners = {
         name: field.annotation.__module__  # type: ignore[union-attr]
-        for name, field in load_settings().model_fields.items()
+        for name, field in Settings.model_fields.items()
+        if name != "data_dir"  # the one top-level key: per-install state, not a package's section
     }
     assert owners == {
         "database": "storage.settings",

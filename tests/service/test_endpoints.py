@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 
 from models.service import create_app
 from models.service.model import ServedModel
+from storage.db import create_db_engine
+from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from tests.conftest import fast_test_settings
 from tests.loopback import INTENTS, WINDOW, free_socket, running
@@ -17,7 +19,10 @@ from tests.service.conftest import service_settings
 
 
 def _sqlite(tmp_path: Path) -> DatabaseSettings:
-    return fast_test_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    """A migrated SQLite database (an unmigrated one keeps the service unready)."""
+    database = fast_test_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    upgrade(create_db_engine(database))
+    return database
 
 
 def test_health_ready_models_metrics(
