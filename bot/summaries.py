@@ -2,7 +2,8 @@
 
 A summary, and each alert in each channel, is claimed (costing.claims: a scheduled_post row)
 before it is posted, so a restart, a retry or a second process never posts it twice; a failed
-post releases its claim and is retried.
+post releases its claim and is retried. Their SQL and charts run in worker threads
+(`asyncio.to_thread`): they share the bot's event loop, which must stay free for Discord.
 """
 
 from __future__ import annotations
@@ -64,21 +65,24 @@ async def post_summary(
 ) -> bool:
     """Post one scheduled summary unless it was already posted; True if posted now."""
     target = summary_target(schedule.kind, now=now, timezone=costing.timezone)
-    claim = _claim(session_factory, schedule, key=target.key, now=now)
+    claim = await asyncio.to_thread(_claim, session_factory, schedule, key=target.key, now=now)
     if claim is None:
         log.info(
             "%s summary %s for %s already posted", schedule.kind, target.key, schedule.channel_id
         )
         return False
     try:
-        reply = summary_reply(
-            ReportDeps(session_factory, costing, now), period=target.period, title=target.title
+        reply = await asyncio.to_thread(
+            summary_reply,
+            ReportDeps(session_factory, costing, now),
+            period=target.period,
+            title=target.title,
         )
         message_id = await poster(schedule.channel_id, reply)
     except BaseException:
-        release_claim(session_factory, claim)
+        await asyncio.to_thread(release_claim, session_factory, claim)
         raise
-    set_message(session_factory, claim, message_id)
+    await asyncio.to_thread(set_message, session_factory, claim, message_id)
     return True
 
 
@@ -100,7 +104,7 @@ async def post_alerts(
     A channel whose post fails keeps the alert pending (its claim released); the other
     channels and alerts still go out, then the first failure is raised for the retry."""
     posted, failure = 0, None
-    for alert in pending_alerts(session_factory):
+    for alert in await asyncio.to_thread(pending_alerts, session_factory):
         key, reply = alert_key(alert.id), alert_reply(alert)
         missing = False
         for channel_id in channel_ids:
@@ -116,7 +120,7 @@ async def post_alerts(
             except RETRYABLE as error:
                 missing, failure = True, failure or error
         if not missing:
-            mark_posted(session_factory, alert.id, now=now)
+            await asyncio.to_thread(mark_posted, session_factory, alert.id, now=now)
     if failure is not None:
         raise failure
     return posted
@@ -135,15 +139,17 @@ async def post_alert_once(
 
     On a failed post the claim is released and the error raised. Any kind of alert may use it
     with its own key (see costing.claims.claim_alert)."""
-    claim = claim_alert(session_factory, key=key, channel_id=channel_id, now=now)
+    claim = await asyncio.to_thread(
+        claim_alert, session_factory, key=key, channel_id=channel_id, now=now
+    )
     if claim is None:
         return False
     try:
         message_id = await poster(channel_id, reply)
     except BaseException:
-        release_claim(session_factory, claim)
+        await asyncio.to_thread(release_claim, session_factory, claim)
         raise
-    set_message(session_factory, claim, message_id)
+    await asyncio.to_thread(set_message, session_factory, claim, message_id)
     return True
 
 

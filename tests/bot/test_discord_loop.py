@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from bot.settings import BotConfig
+from bot.settings import BotConfig, SummarySchedule
+from bot.summaries import post_summary
 from storage.db import SessionFactory, create_db_engine, session_factory
 from storage.settings import DatabaseSettings
-from tests.bot.discord_harness import Harness
+from tests.bot.discord_harness import CHANNEL_ID, Harness
 from tests.bot.discord_setup import TimedWebhook, logged_in, with_discord
 
 DEFERRED = 5
@@ -69,6 +70,7 @@ async def heartbeat(ticks: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         ticks.append(time.monotonic())
         await asyncio.sleep(0.05)
+    ticks.append(time.monotonic())  # a stall just before the stop counts too
 
 
 def longest_gap(ticks: list[float]) -> float:
@@ -133,5 +135,29 @@ async def test_a_slow_support_answer_leaves_the_loop_free(
     stop.set()
     await beating
     assert reply.path == "/channels/{channel_id}/messages"
+    gap = longest_gap(ticks)
+    assert gap < 1.0, f"the event loop stalled for {gap:.2f}s"
+
+
+async def test_a_scheduled_summary_leaves_the_loop_free(
+    harness: Harness, slow_db: SlowDatabase, settings: BotConfig
+) -> None:
+    ticks: list[float] = []
+    stop = asyncio.Event()
+    beating = asyncio.create_task(heartbeat(ticks, stop))
+    await asyncio.sleep(0.1)
+    slow_db.slow(2.0)
+    posted = await post_summary(
+        SummarySchedule(channel_id=CHANNEL_ID),
+        poster=harness.bot.post,
+        session_factory=session_factory(slow_db.engine),
+        costing=settings.costing,
+        now=harness.bot.deps.now(),
+    )
+    stop.set()
+    await beating
+    assert posted
+    [summary] = [c for c in harness.http.calls if c.path == "/channels/{channel_id}/messages"]
+    assert "Daily summary" in summary.text and summary.files[0][0] == "cost-per-day.png"
     gap = longest_gap(ticks)
     assert gap < 1.0, f"the event loop stalled for {gap:.2f}s"
