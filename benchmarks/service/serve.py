@@ -1,12 +1,15 @@
 """Run the model service for a benchmark, with knobs the settings do not expose.
 
-Usage: python -m benchmarks.service.serve --port P [--no-costs] [--bucket-size N] [--precision bf16]
-Everything else comes from COSTBOT_* variables, as for `costbot serve`.
+Usage: python -m benchmarks.service.serve --port P [--no-costs] [--bucket-size N]
+    [--loop auto|asyncio|uvloop] [--http auto|h11|httptools]
+Everything else (the engine and precision too) comes from COSTBOT_* variables, as for
+`costbot serve`; `--precision` sets service.precision.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 
 import uvicorn
@@ -21,16 +24,28 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--no-costs", action="store_true", help="no metering and no records")
     parser.add_argument("--bucket-size", type=int, default=16)
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"], default=None)
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
+    parser.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    options = ServeOptions(
-        bucket_size=args.bucket_size, precision=args.precision, record_costs=not args.no_costs
+    options = ServeOptions(bucket_size=args.bucket_size, record_costs=not args.no_costs)
+    config = load_settings().service_config()
+    if args.precision is not None:
+        service = config.service.model_copy(update={"precision": args.precision})
+        config = dataclasses.replace(config, service=service)
+    app = create_app(config, options=options)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        loop=args.loop,
+        http=args.http,
     )
-    app = create_app(load_settings().service_config(), options=options)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,194 @@
+"""Side by side: costbot and its peers serving the same weights, at concurrency 1, 8 and 64.
+
+    python -m benchmarks.service.peers [--seconds 5] [--repeats 3] [--servers a,b] \
+        [--out benchmarks/results/peers.jsonl]
+
+Every server answers POST /v1/classify {"text": ...} with the same merged intent/sentiment
+weights (costbot's shipped model; the ONNX servers load one export of it). All servers are
+started first, then runs are interleaved: for each repetition, each server, each concurrency.
+Per run: successful req/s, p50/p99 latency, the server's CPU ms per request (its process's
+utime+stime from /proc) and the load generator's own CPU ms per request. The load generator
+(benchmarks/service/load.py) keeps one keep-alive connection per worker, in this process.
+One JSON line per server and concurrency (medians over repetitions, every run kept), then the
+batch sizes each batching server actually ran and how often the top intent agreed with the
+ONNX Runtime peer's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import statistics
+import tempfile
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.record import machine, write_line
+from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
+from benchmarks.service.load import bodies_from_texts, run_load
+from benchmarks.service.peers.servers import Spec, specs, start
+from models.paths import default_model_dir
+
+CONCURRENCY = (1, 8, 64)
+JSON = {"content-type": "application/json"}
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def client_cpu_s() -> float:
+    """This process's (the load generator's) CPU seconds so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def batch_sizes(url: str, kind: str) -> Counter[str]:
+    """Batches run so far by size: costbot's histogram buckets, or the ORT peer's own counts."""
+    if kind == "costbot":
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        found = re.findall(r'costbot_batch_size_bucket\{le="([^"]+)"\} (\S+)', text)
+        cumulative = sorted(((float(le), int(float(n))) for le, n in found))
+        below, low, sizes = 0, 0.0, Counter[str]()
+        for le, count in cumulative:  # cumulative buckets into per-range counts
+            label = f"{int(low) + 1}-{le:g}" if le - low > 1 else f"{le:g}"
+            sizes[label.replace("inf", "+")] = count - below
+            below, low = count, le
+        return sizes
+    if kind == "ort":
+        return Counter(httpx.get(f"{url}/stats", timeout=10).json()["batch_sizes"])
+    return Counter()
+
+
+def one_run(spec: Spec, url: str, pid: int, bodies: list[bytes], *, c: int, seconds: float):
+    """One load run against a server: its summary with CPU per request and batches run."""
+    before = (cpu_s(pid), client_cpu_s(), batch_sizes(url, spec.kind))
+    result = asyncio.run(run_load(url, bodies, concurrency=c, seconds=seconds))
+    after = (cpu_s(pid), client_cpu_s(), batch_sizes(url, spec.kind))
+    summary: dict[str, Any] = result.summary()
+    ok = max(1, result.ok)
+    summary["server_cpu_ms_per_req"] = round((after[0] - before[0]) * 1000 / ok, 2)
+    summary["client_cpu_ms_per_req"] = round((after[1] - before[1]) * 1000 / ok, 3)
+    summary["batches"] = dict(after[2] - before[2])
+    return summary
+
+
+def agreement(urls: dict[str, str], texts: list[str]) -> dict[str, float]:
+    """Share of texts whose top intent equals the ONNX Runtime peer's, per server."""
+    tops: dict[str, list[str]] = {}
+    for name, url in urls.items():
+        with httpx.Client(timeout=60) as client:
+            tops[name] = [
+                _top(client.post(f"{url}/v1/classify", content=body, headers=JSON).json())
+                for body in bodies_from_texts(texts)
+            ]
+    reference = tops.get("onnxruntime-batching", next(iter(tops.values())))
+    return {
+        name: round(sum(a == b for a, b in zip(found, reference, strict=True)) / len(texts), 4)
+        for name, found in tops.items()
+    }
+
+
+def _top(body: dict[str, Any]) -> str:
+    intent = body["results"][0]["predictions"]["intent"]
+    return str(intent["top"][0]["label"] if "top" in intent else intent["label"])
+
+
+def medians(name: str, c: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over repetitions, with every run kept."""
+    keys = ("throughput_rps", "p50_ms", "p99_ms", "server_cpu_ms_per_req", "client_cpu_ms_per_req")
+    batches: Counter[str] = Counter()
+    for run in runs:
+        batches.update(run["batches"])
+    return {
+        "bench": "peers",
+        "server": name,
+        "concurrency": c,
+        **{k: round(statistics.median(run[k] for run in runs), 3) for k in keys},
+        "non_200": sum(run["non_200"] + run["errors"] for run in runs),
+        "batches": dict(sorted(batches.items(), key=lambda kv: _size_key(kv[0]))),
+        "runs": runs,
+    }
+
+
+def _size_key(label: str) -> float:
+    return float(label.split("-")[0])
+
+
+def measure(args: argparse.Namespace, chosen: list[Spec], folder: Path) -> list[dict[str, Any]]:
+    """Start every server, interleave the runs, return one line per server and concurrency."""
+    bodies = bodies_from_texts(banking_texts(args.texts))
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    with ExitStack() as stack:
+        live = {spec.name: stack.enter_context(start(spec, port=free_port())) for spec in chosen}
+        for url, process in live.values():
+            wait_ready(url, process)
+        for spec in chosen:  # warm up each server (first calls allocate)
+            url, process = live[spec.name]
+            one_run(spec, url, process.pid, bodies, c=8, seconds=1.0)
+        for _ in range(args.repeats):
+            for spec in chosen:
+                url, process = live[spec.name]
+                for c in args.concurrency:
+                    summary = one_run(spec, url, process.pid, bodies, c=c, seconds=args.seconds)
+                    runs.setdefault((spec.name, c), []).append(summary)
+        agree = agreement({n: u for n, (u, _) in live.items()}, banking_texts(args.agree)[-200:])
+    lines = [medians(name, c, found) for (name, c), found in runs.items()]
+    for line in lines:
+        line["top_intent_agrees_with_ort_peer"] = agree[line["server"]]
+    return lines
+
+
+def main() -> None:
+    """Run the side-by-side benchmark and print/append its lines."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=default_model_dir())
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--texts", type=int, default=1500)
+    parser.add_argument("--agree", type=int, default=1700, help="agreement on texts up to this")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    parser.add_argument("--servers", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="costbot-peers-") as tmp:
+        folder = Path(tmp)
+        every = specs(args.model, folder, config=empty_config(folder))
+        wanted = [n for n in args.servers.split(",") if n]
+        chosen = [s for s in every if not wanted or s.name in wanted]
+        started_on = machine()
+        lines = measure(args, chosen, folder)
+    for line in lines:
+        write_line(
+            args.out, {**line, "machine": started_on, "load_avg_after": machine()["load_avg"]}
+        )
+    print_table(lines)
+
+
+def print_table(lines: list[dict[str, Any]]) -> None:
+    """A readable table and the batch sizes each server ran."""
+    print(f"\n{'server':34} {'c':>3} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'srv ms':>7}")
+    for line in lines:
+        print(
+            f"{line['server']:34} {line['concurrency']:>3} {line['throughput_rps']:>8} "
+            f"{line['p50_ms']:>8} {line['p99_ms']:>8} {line['server_cpu_ms_per_req']:>7}"
+        )
+    print("\nbatch sizes run (costbot: histogram buckets; ORT peer: exact sizes):")
+    for line in lines:
+        if line["batches"]:
+            print(f"  {line['server']} c={line['concurrency']}: {json.dumps(line['batches'])}")
+
+
+if __name__ == "__main__":
+    main()
