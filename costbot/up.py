@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
+import discord
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -94,11 +97,39 @@ def run_up(
     """Run everything until SIGINT/SIGTERM, then shut down in order (no service: run elsewhere)."""
     token = require_token(bot.discord)
     migrate_database(bot.database)
-    if service is None:
-        asyncio.run(_run_bot(bot, token, sync_commands))
-        return
-    with service_process(service):
-        asyncio.run(_run_bot(bot, token, sync_commands))
+    discord.VoiceClient.warn_nacl = False  # the bot never joins voice: no warning about it
+    with _discord_problems_in_one_line():
+        if service is None:
+            asyncio.run(_run_bot(bot, token, sync_commands))
+            return
+        with service_process(service):
+            asyncio.run(_run_bot(bot, token, sync_commands))
+
+
+@contextmanager
+def _discord_problems_in_one_line() -> Iterator[None]:
+    """Discord unreachable or refusing the token: a ConfigurationError saying so (and what to
+    check) instead of a traceback through aiohttp."""
+    try:
+        yield
+    except aiohttp.ClientConnectorError as error:
+        reason = _reason(error.os_error)
+        raise ConfigurationError(
+            f"cannot reach Discord at {error.host}:{error.port} ({reason}); check this "
+            "machine's network, DNS and firewall, then start again"
+        ) from None
+    except discord.LoginFailure:
+        raise ConfigurationError(
+            "Discord refused the token in DISCORD_TOKEN; copy the bot's token again from "
+            "https://discord.com/developers/applications"
+        ) from None
+
+
+def _reason(error: OSError) -> str:
+    """'Connection refused', 'Name or service not known': the OS's words, without addresses."""
+    if isinstance(error, ConnectionError) and error.errno:
+        return os.strerror(error.errno)
+    return error.strerror or type(error).__name__
 
 
 def sync_record_path(config: BotConfig) -> Path:

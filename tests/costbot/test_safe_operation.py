@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import discord
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from costbot.cli import app as costbot_app
 from costbot.demo.workdir import MARKER, prepare_workdir
 from costbot.errors import SettingsError, UsageError
 from costbot.settings import load_settings, masked_dump
@@ -162,6 +165,23 @@ def test_a_down_database_is_one_line_naming_the_masked_host(fresh: Path) -> None
         line = _one_line_error(done)
         assert f"database at 127.0.0.1:{port}/costbot unreachable" in line
         assert PASSWORD not in done.stderr + done.stdout
+
+
+def test_an_unreachable_discord_is_one_line_naming_the_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with free_socket() as sock:
+        port = sock.getsockname()[1]
+    # The real discord.py client, pointed at a loopback port where nothing listens.
+    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
+    monkeypatch.setenv("DISCORD_TOKEN", PASSWORD)
+    result = CliRunner().invoke(costbot_app, ["up", "--no-service"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"costbot up: cannot reach Discord at 127.0.0.1:{port} (Connection refused); check this "
+        "machine's network, DNS and firewall, then start again"
+    ]
+    assert PASSWORD not in result.output
 
 
 # 3. Configuration mistakes name the closest valid setting; secrets are masked everywhere.
