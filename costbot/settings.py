@@ -208,6 +208,8 @@ def _describe(error: ValidationError) -> str:
             lines.append(f"unknown setting {key}{_closest_key(loc)}")
             continue
         lines.append(f"setting {key} = {_shown(key, problem.get('input'))}: {problem['msg']}")
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import discord
+import httpx
 import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -165,6 +167,56 @@ def test_a_down_database_is_one_line_naming_the_masked_host(fresh: Path) -> None
         line = _one_line_error(done)
         assert f"database at 127.0.0.1:{port}/costbot unreachable" in line
         assert PASSWORD not in done.stderr + done.stdout
+
+
+def test_serve_migrate_brings_a_fresh_database_up_then_serves(
+    fresh: Path, tmp_path: Path, adapters_dir: Path
+) -> None:
+    """What the image's default command (`serve --migrate`) does on an empty data folder."""
+    with free_socket() as sock:
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COSTBOT_SERVICE__ADAPTERS_DIR": str(adapters_dir),
+        "COSTBOT_SERVICE__DEVICE": "cpu",
+    }
+    command = [sys.executable, "-m", "costbot", "serve", "--migrate", "--port", str(port)]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=fresh, env=env, stdout=out, stderr=out)
+    try:
+        ready = _wait_ready(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        process.wait(60)
+    assert ready.status_code == 200, log.read_text()
+    assert ready.json()["database"] is True
+    assert (Path(os.environ["COSTBOT_DATA_DIR"]) / "costbot.db").is_file()
+    assert list(fresh.iterdir()) == []
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+    deadline = time.monotonic() + 120
+    reply = None
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            reply = httpx.get(f"{url}/readyz", timeout=5)
+            if reply.status_code == 200:
+                return reply
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"not ready: {reply.text if reply is not None else 'no answer'}")
+
+
+def test_serve_migrate_with_a_down_database_is_one_line(fresh: Path) -> None:
+    with free_socket() as sock:
+        port = sock.getsockname()[1]
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/costbot"
+    done = costbot("serve", "--migrate", cwd=fresh, env={"COSTBOT_DATABASE__URL": url})
+    assert f"database at 127.0.0.1:{port}/costbot unreachable" in _one_line_error(done)
+    assert PASSWORD not in done.stderr
 
 
 def test_an_unreachable_discord_is_one_line_naming_the_host(
