@@ -16,7 +16,7 @@ import numpy as np
 
 from costing import forecast_models as fm
 from costing.budgets import BudgetView, list_budgets
-from costing.errors import BudgetError, CostingError
+from costing.errors import BadPeriodError, BudgetError, CostingError
 from costing.periods import Period, parse_period, zone_of
 from costing.readers import Scope, read_totals
 from costing.settings import ForecastSettings
@@ -31,7 +31,7 @@ FORECAST_PERIODS = {
 DEFAULT_FORECAST_PERIOD = "month"
 
 
-class ForecastPeriodError(CostingError):
+class ForecastPeriodError(BadPeriodError):
     """A forecast period is not one of FORECAST_PERIODS."""
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.commands import classify, info, prices, reports
+from bot.commands import classify, info, outlook, prices, reports
 from bot.commands.context import CommandContext, Invoker
 from bot.commands.spec import SPECS, SPECS_BY_NAME, validate
 from bot.errors import BotError, PermissionRequiredError, UnknownCommandError
@@ -29,6 +29,8 @@ HANDLERS: dict[str, Handler] = {
     "classify": classify.classify,
     "cost": reports.cost,
     "roi": reports.roi,
+    "forecast": outlook.forecast,
+    "whatif": outlook.whatif,
     "budget show": reports.budget_show,
     "budget set": reports.budget_set,
     "budget delete": reports.budget_delete,

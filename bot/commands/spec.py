@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from bot.errors import OptionError
@@ -17,6 +17,7 @@ MIN_BUDGET = 0.01
 MAX_BUDGET = 1_000_000.0
 MAX_PRICE = 1_000_000.0
 MAX_PERIOD_CHARS = 40
+FORECAST_PERIOD_CHOICES = ("month", "7d", "30d")  # costing.forecast.FORECAST_PERIODS
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,26 @@ SPECS: tuple[CommandSpec, ...] = (
         slow=True,
     ),
     CommandSpec("roi", "Value created versus cost in a period.", (_PERIOD,), slow=True),
+    CommandSpec(
+        "forecast",
+        "Projected cost with an interval, and when each budget runs out.",
+        (
+            Option(
+                "period",
+                "month (this calendar month), 7d or 30d (the next 7 or 30 days).",
+                required=False,
+                choices=FORECAST_PERIOD_CHOICES,
+                default="month",
+            ),
+        ),
+        slow=True,
+    ),
+    CommandSpec(
+        "whatif",
+        "Cost per 1,000 messages here, on a GPU instance, a hosted model and with people.",
+        (replace(_PERIOD, default="month"),),
+        slow=True,
+    ),
     CommandSpec("budget show", "Monthly budgets and how much of each is spent."),
     CommandSpec(
         "budget set",

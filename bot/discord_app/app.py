@@ -37,6 +37,7 @@ EXTENSIONS = (
     "bot.discord_app.cogs.errors",
     "bot.discord_app.cogs.classify",
     "bot.discord_app.cogs.costs",
+    "bot.discord_app.cogs.outlook",
     "bot.discord_app.cogs.prices",
     "bot.discord_app.cogs.admin",
     "bot.discord_app.cogs.info",
