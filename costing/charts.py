@@ -9,14 +9,14 @@ import io
 from datetime import timedelta
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from costing import figures
 from costing.cost_report import CostReport
 from costing.roi_report import DayPoint
+
+if TYPE_CHECKING:  # matplotlib loads when a chart is drawn: every CLI command imports this module
+    from matplotlib.figure import Figure
 
 COMPONENT_COLOURS = {
     "compute": "#4C72B0",
@@ -38,6 +38,8 @@ def _provenance(figure: Figure, text: str) -> None:
 
 
 def _png(figure: Figure, path: Path | None) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     buffer = io.BytesIO()
     FigureCanvasAgg(figure)  # the Agg backend, without pyplot's global state
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -45,6 +47,12 @@ def _png(figure: Figure, path: Path | None) -> bytes:
     if path is not None:
         path.write_bytes(data)
     return data
+
+
+def _figure() -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(8, 4))
 
 
 def cost_source(report: CostReport) -> str:
@@ -61,7 +69,7 @@ def cost_per_day_chart(report: CostReport, *, path: Path | None = None) -> bytes
     """Stacked bars of cost per day by component (a report grouped by day)."""
     if report.group_by != "day":
         raise ValueError("cost_per_day_chart needs a report grouped by day")
-    figure = Figure(figsize=(8, 4))
+    figure = _figure()
     axes = figure.subplots()
     days = [line.key for line in report.groups]
     bottom = [0.0] * len(days)
@@ -81,7 +89,7 @@ def value_vs_cost_chart(
     points: tuple[DayPoint, ...], *, currency: str = "USD", path: Path | None = None
 ) -> bytes:
     """Cumulative value of resolved messages against cumulative cost, per day."""
-    figure = Figure(figsize=(8, 4))
+    figure = _figure()
     axes = figure.subplots()
     days: Any = [p.day for p in points]  # matplotlib plots dates; its stubs say numbers
     value = list(accumulate(float(p.value.amount) for p in points))

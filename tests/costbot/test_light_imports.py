@@ -1,5 +1,6 @@
-"""The non-model commands run without importing any model library: each is run for real in a
-fresh interpreter, and the heavy modules loaded by the time it returns are listed."""
+"""The non-model commands run without importing any model library (nor matplotlib, which only a
+chart needs): each is run for real in a fresh interpreter, and the heavy modules loaded by the
+time it returns are listed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("torch", "onnxruntime", "peft", "transformers", "sklearn")
+HEAVY = ("torch", "onnxruntime", "peft", "transformers", "sklearn", "matplotlib")
 PROBE = """
 import json, sys
 from costbot.cli import main

@@ -1,0 +1,1 @@
+"""The GPU path, proven on a machine that has one (`python -m benchmarks.gpu`)."""
