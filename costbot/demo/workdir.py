@@ -10,7 +10,14 @@ from costbot.errors import UsageError
 MARKER = ".costbot-demo"
 # What a rerun clears: the demo's database and spools (so it starts from an empty database).
 # Everything else it writes (charts, service.log) is overwritten; nothing else is removed.
-OWN_STATE = ("costbot.db", "costbot.db-wal", "costbot.db-shm", "costbot.db-journal", "spool.jsonl*")
+OWN_STATE = (
+    "costbot.db",
+    "costbot.db-wal",
+    "costbot.db-shm",
+    "costbot.db-journal",
+    "spool.jsonl*",
+    "spool.p-*",
+)
 
 
 def prepare_workdir(workdir: Path) -> None:

@@ -80,7 +80,8 @@ def test_a_demo_rerun_clears_only_what_the_demo_made(tmp_path: Path) -> None:
     prepare_workdir(workdir)
     assert (workdir / MARKER).is_file()
     (workdir / "costbot.db").write_text("old demo database")
-    (workdir / "spool.jsonl.p-cli-0").write_text("old spool")
+    (workdir / "spool.p-cli-0.jsonl").write_text("old spool")
+    (workdir / "spool.p-service-0.jsonl.quarantine").write_text("old quarantine")
     (workdir / "kept.txt").write_text("the user's")
     prepare_workdir(workdir)
     assert sorted(p.name for p in workdir.iterdir()) == [MARKER, "kept.txt"]
