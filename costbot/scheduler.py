@@ -8,6 +8,9 @@ ran) is posted once at once, for the period it was due for; the claim table (``s
 already makes a post happen once, so it is the only state needed, and the jobs stay closures
 over live objects (a persistent job store would have to pickle them and keep a second copy
 of what the claims say). Pending budget alerts live in the database; their job runs at start.
+
+Several processes on one PostgreSQL: given a `Leadership` (an advisory lock), every process
+schedules the jobs but only the leader runs them (costbot/leading.py).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from bot.conversations import close_idle_conversations
 from bot.forecast_alerts import post_forecast_alerts
 from bot.settings import SummarySchedule, SupportSettings
 from bot.summaries import Poster, post_alerts, post_summary, with_retries
+from costbot.leading import LeaderScheduler
 from costing.jobs import run_job
 from costing.settings import CostingSettings
 from storage.db import SessionFactory
+from storage.leader import Leadership
 from storage.types import utc_now
 
 log = logging.getLogger(__name__)
@@ -47,10 +52,12 @@ def build_scheduler(
     clock: Clock = utc_now,
     retry_delay_s: float = 30.0,
     support: SupportSettings | None = None,
+    leadership: Leadership | None = None,
 ) -> AsyncIOScheduler:
     """A scheduler (not started): aggregation; with support settings, the idle close of
-    support conversations; with a poster, summaries and budget alerts too."""
-    scheduler = AsyncIOScheduler(timezone=costing.timezone)
+    support conversations; with a poster, summaries and budget alerts too. With a `leadership`,
+    each job runs only while this process leads (one leader per database)."""
+    scheduler = LeaderScheduler(leadership=leadership, timezone=costing.timezone)
     _add_aggregation(scheduler, session_factory, costing=costing, clock=clock)
     if support is not None:
         _add_idle_close(scheduler, session_factory, support=support, clock=clock)

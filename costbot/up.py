@@ -21,10 +21,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.discord_app.app import BotDeps, CostBot, build_bot
 from bot.discord_app.sync import SyncMode
 from bot.errors import ConfigurationError
-from bot.runtime import open_resources
+from bot.runtime import Resources, open_resources
 from bot.settings import BotConfig, DiscordSettings
 from costbot.scheduler import build_scheduler, scheduler_problem
 from models.service.settings import ServiceSettings
+from storage.leader import Leadership
 from storage.migrate import migrate_database
 
 log = logging.getLogger(__name__)
@@ -92,18 +93,23 @@ def _wait_answers(url: str, process: subprocess.Popen[bytes], path: str) -> None
 
 
 def run_up(
-    bot: BotConfig, service: ServiceSettings | None, *, sync_commands: SyncMode = "changed"
+    bot: BotConfig,
+    service: ServiceSettings | None,
+    *,
+    sync_commands: SyncMode = "changed",
+    schedulers: bool = True,
 ) -> None:
-    """Run everything until SIGINT/SIGTERM, then shut down in order (no service: run elsewhere)."""
+    """Run everything until SIGINT/SIGTERM, then shut down in order (no service: run elsewhere;
+    no schedulers: aggregation, summaries and alerts are left to another process)."""
     token = require_token(bot.discord)
     migrate_database(bot.database)
     discord.VoiceClient.warn_nacl = False  # the bot never joins voice: no warning about it
     with _discord_problems_in_one_line():
         if service is None:
-            asyncio.run(_run_bot(bot, token, sync_commands))
+            asyncio.run(_run_bot(bot, token, sync_commands, schedulers))
             return
         with service_process(service):
-            asyncio.run(_run_bot(bot, token, sync_commands))
+            asyncio.run(_run_bot(bot, token, sync_commands, schedulers))
 
 
 @contextmanager
@@ -137,35 +143,50 @@ def sync_record_path(config: BotConfig) -> Path:
     return config.database.spool_path.parent / "costbot-commands.json"
 
 
-async def _run_bot(config: BotConfig, token: str, sync_commands: SyncMode) -> None:
+async def _run_bot(
+    config: BotConfig, token: str, sync_commands: SyncMode, schedulers: bool
+) -> None:
     async with open_resources(config) as res:
         scheduler: AsyncIOScheduler | None = None
+        leadership = Leadership(res.engine)
         bot = build_bot(
             config,
             http_client=res.http,
             deps=BotDeps(
                 session_factory=res.session_factory,
                 record=res.writer.submit,
-                scheduler=lambda: scheduler_problem(scheduler),
+                scheduler=lambda: scheduler_problem(scheduler) if schedulers else None,
                 sync_record=sync_record_path(config),
             ),
             sync_commands=sync_commands,
         )
-        scheduler = build_scheduler(
-            session_factory=res.session_factory,
-            costing=config.costing,
-            summaries=config.discord.summaries,
-            poster=bot.post,
-            support=config.support,
-        )
-        scheduler.start()
+        if schedulers:
+            scheduler = _start_scheduler(config, res, bot=bot, leadership=leadership)
         _stop_on_signals(bot)
         try:
             await bot.start(token)
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            leadership.release()
             if not bot.is_closed():
                 await bot.close()
+
+
+def _start_scheduler(
+    config: BotConfig, res: Resources, *, bot: CostBot, leadership: Leadership
+) -> AsyncIOScheduler:
+    """Every process schedules the jobs; only the leader (one per database) runs them."""
+    scheduler = build_scheduler(
+        session_factory=res.session_factory,
+        costing=config.costing,
+        summaries=config.discord.summaries,
+        poster=bot.post,
+        support=config.support,
+        leadership=leadership,
+    )
+    scheduler.start()
+    return scheduler
 
 
 def _stop_on_signals(bot: CostBot) -> None:

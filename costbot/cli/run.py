@@ -85,6 +85,13 @@ def up(
             help="sync the slash commands with Discord now (otherwise only when they changed)",
         ),
     ] = False,
+    schedulers: Annotated[
+        bool,
+        typer.Option(
+            help="run the scheduled work here (aggregation, summaries, alerts); with several "
+            "processes on one PostgreSQL only one leads at a time",
+        ),
+    ] = True,
 ) -> None:
     """Run the model service, the Discord bot and the scheduler (needs DISCORD_TOKEN)."""
     from bot.errors import ConfigurationError
@@ -96,6 +103,7 @@ def up(
             settings.bot_config(),
             settings.service if service else None,
             sync_commands="always" if sync else "changed",
+            schedulers=schedulers,
         )
     except ConfigurationError as error:
         typer.echo(f"costbot up: {error}", err=True)
