@@ -23,12 +23,16 @@ def serve(
     migrate: bool = typer.Option(
         False, "--migrate", help="first bring the database schema up to date (`db upgrade`)"
     ),
+    replicas: int = typer.Option(
+        0, "--replicas", min=0, help="run N Ray Serve replicas (costbot[scale]); 0: one process"
+    ),
 ) -> None:
     """Run the model service (HTTP API on uvicorn) until SIGTERM or Ctrl-C; on SIGTERM it first
     answers new requests 503 `shutting_down` while those in flight finish. Without `--migrate`
     a database that is not migrated keeps /readyz at 503, saying to run `costbot db upgrade`."""
     from models.service.app import create_app
     from models.service.edge import UnprotectedServiceError
+    from models.service.replicas import RayMissingError, run_replicas
     from models.service.server import serve as serve_app
     from storage.migrate import migrate_database
 
@@ -37,13 +41,16 @@ def serve(
     if migrate:
         migrate_database(config.database)
     try:
+        if replicas:  # N Ray Serve replicas on the same host and port
+            run_replicas(config, replicas=replicas, host=host, port=port)
+            return
         serve_app(
             create_app(config),
             host=host or service.host,
             port=port or service.port,
             graceful_s=service.request_timeout_s + SHUTDOWN_GRACE_S,
         )
-    except UnprotectedServiceError as error:
+    except (UnprotectedServiceError, RayMissingError) as error:
         typer.echo(f"costbot serve: {error}", err=True)
         raise typer.Exit(2) from None
 

@@ -12,6 +12,7 @@ Ray is an optional extra (``pip install 'costbot[scale]'``); it is imported only
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
@@ -107,7 +108,8 @@ def run_replicas(
     serve.start(http_options={"host": host, "port": port})
     log.info("model service: %d Ray Serve replicas on http://%s:%d", replicas, host, port)
     try:
-        serve.run(deployment(config, replicas=replicas), name=APP_NAME, blocking=True)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C / SIGTERM: stop, exit 0
+            serve.run(deployment(config, replicas=replicas), name=APP_NAME, blocking=True)
     finally:
         serve.shutdown()
         ray.shutdown()
