@@ -188,22 +188,41 @@ def build_meter(
     sync: Callable[[], None] | None,
     powercap_root: Path = POWERCAP_ROOT,
     env: Mapping[str, str] = os.environ,
+    shared_host: bool = False,
 ) -> CostMeter:
-    """A meter for work on `device` (``cpu``, ``cuda``, ``cuda:N``) using what this machine has."""
+    """A meter for work on `device` (``cpu``, ``cuda``, ``cuda:N``) using what this machine has;
+    with `shared_host` (other metered processes on the same devices) the device-wide counters
+    are left unused and energy is estimated from this process's own seconds."""
     on_gpu = device.startswith("cuda")
     if on_gpu and sync is None:
         raise ValueError("GPU work is asynchronous: pass sync, e.g. torch.cuda.synchronize")
     backends: list[EnergyBackend[Any]] = []
-    nvml, nvml_status = probe_nvml(device, env=env, detect_step=True)
+    nvml, nvml_status = _unless_shared(probe_nvml(device, env=env, detect_step=True), shared_host)
     if on_gpu:
         backends.append(nvml if nvml is not None else GpuTimeEstimate(gpu_watts))
-    rapl, rapl_status = probe_rapl(powercap_root)
+    rapl, rapl_status = _unless_shared(probe_rapl(powercap_root), shared_host)
     backends.append(rapl if rapl is not None else CpuTimeEstimate(cpu_watts_per_core))
     statuses = [nvml_status, rapl_status, *_estimate_statuses(on_gpu)]
     fallbacks = _default_fallbacks(cpu_watts_per_core=cpu_watts_per_core, gpu_watts=gpu_watts)
     return CostMeter(
         device=device, backends=backends, sync=sync, statuses=statuses, fallbacks=fallbacks
     )
+
+
+SHARED_HOST = (
+    "not used: other metered processes share this device (meter.shared_host), and its counter "
+    "would charge each the whole device; energy is estimated from this process's own seconds"
+)
+
+
+def _unless_shared(probed: tuple[Any, MeterStatus], shared: bool) -> tuple[Any, MeterStatus]:
+    """A probed device-wide backend, or none (closed) when the device is shared."""
+    backend, status = probed
+    if not shared:
+        return backend, status
+    if backend is not None:
+        backend.close()
+    return None, status._replace(available=False, reason=SHARED_HOST)
 
 
 def implausible(reading: EnergyReading, *, max_watts: float | None, wall_s: float) -> str | None:

@@ -80,6 +80,10 @@ class MeterSettings(Section):
 
     cpu_watts_per_core: Decimal = Field(default=Decimal("10"), gt=0)
     gpu_watts: Decimal = Field(default=Decimal("350"), gt=0)
+    # Other metered processes (service replicas) share this host's CPU packages and GPU: their
+    # counters (RAPL, NVML) would charge each process the whole device, so energy is estimated
+    # from this process's own CPU/GPU seconds instead (`costbot serve --replicas N` sets it).
+    shared_host: bool = False
 
 
 class AggregationSettings(Section):

@@ -16,4 +16,5 @@ def device_meter(device: str, power: MeterSettings) -> CostMeter:
         cpu_watts_per_core=power.cpu_watts_per_core,
         gpu_watts=power.gpu_watts,
         sync=sync,
+        shared_host=power.shared_host,
     )

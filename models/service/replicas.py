@@ -38,10 +38,12 @@ class RayMissingError(ImportError):
         super().__init__("Ray Serve is not installed: pip install 'costbot[scale]'")
 
 
-def replica_config(config: ServiceConfig, *, replica_id: str) -> ServiceConfig:
-    """The settings of one replica: the same, but its own replica id (and so its own spool)."""
+def replica_config(config: ServiceConfig, *, replica_id: str, shared_host: bool) -> ServiceConfig:
+    """The settings of one replica: the same, but its own replica id (and so its own spool),
+    and with `shared_host` energy estimated from its own seconds (device counters are shared)."""
     database = config.database.model_copy(update={"replica_id": replica_id})
-    return dataclasses.replace(config, database=database)
+    meter = config.meter.model_copy(update={"shared_host": shared_host or config.meter.shared_host})
+    return dataclasses.replace(config, database=database, meter=meter)
 
 
 def replica_id_of(context: Any) -> str:
@@ -69,8 +71,9 @@ def deployment(config: ServiceConfig, *, replicas: int) -> Any:
     def build() -> FastAPI:  # runs on the replica, once
         from models.service.app import create_app
 
-        own = replica_config(config, replica_id=replica_id_of(serve.get_replica_context()))
-        return create_app(own)
+        replica = replica_id_of(serve.get_replica_context())
+        # Replicas may share a host (always with a local Ray): estimate rather than overcharge.
+        return create_app(replica_config(config, replica_id=replica, shared_host=replicas > 1))
 
     @serve.deployment(
         name=DEPLOYMENT,

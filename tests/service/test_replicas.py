@@ -30,7 +30,7 @@ def test_each_replica_has_its_own_id_and_spool_and_the_rest_is_shared() -> None:
     config = _config(port=9000)
     ids = [replica_id_of(SimpleNamespace(rank=SimpleNamespace(rank=n))) for n in (0, 1)]
     assert ids == ["ray-0", "ray-1"]
-    own = [replica_config(config, replica_id=i) for i in ids]
+    own = [replica_config(config, replica_id=i, shared_host=True) for i in ids]
     spools = {
         process_spool_path(c.database.spool_path, role="service", replica=i)
         for c, i in zip(own, ids, strict=True)
@@ -40,6 +40,7 @@ def test_each_replica_has_its_own_id_and_spool_and_the_rest_is_shared() -> None:
         Path("/data/spool.p-service-ray-1.jsonl"),
     }
     assert all(c.service == config.service and c.database.url == config.database.url for c in own)
+    assert all(c.meter.shared_host for c in own) and not config.meter.shared_host
 
 
 def test_a_replica_without_a_rank_is_named_by_its_tag_within_the_setting_pattern() -> None:
