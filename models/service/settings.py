@@ -42,12 +42,6 @@ class ServiceSettings(Section):
     # Price sheets are reloaded in the background this often; batches use the last one loaded.
     price_refresh_s: float = Field(default=60.0, gt=0, le=86_400)
     unknown_threshold: float | None = Field(default=None, ge=0, le=1)
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    """What ``create_app`` is built from: the service's section and those it borrows."""
-
     # `costbot serve --replicas N` (Ray Serve): the Ray cluster to join ("": start a local one),
     # the most replicas the autoscaler may add, the requests queued or running per replica it
     # aims at (half a default batch), and the most one replica takes before Ray queues them.
@@ -55,6 +49,12 @@ class ServiceConfig:
     max_replicas: int = Field(default=1, ge=1, le=256)
     target_ongoing_requests: float = Field(default=16.0, gt=0, le=10_000)
     max_ongoing_requests: int = Field(default=64, ge=1, le=100_000)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What ``create_app`` is built from: the service's section and those it borrows."""
+
     database: DatabaseSettings
     service: ServiceSettings = field(default_factory=ServiceSettings)
     prices: PriceSettings = field(default_factory=PriceSettings)
