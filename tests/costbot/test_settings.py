@@ -100,6 +100,8 @@ def test_each_section_is_owned_by_the_package_that_uses_it() -> None:
         "roi": "costing.settings",
         "aggregation": "costing.settings",
         "meter": "costing.settings",
+        "forecast": "costing.settings",
+        "whatif": "costing.settings",
         "service": "models.service.settings",
         "discord": "bot.settings",
         "support": "bot.settings",
