@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -496,11 +498,14 @@ class RecordWriter:
 
 def _own_spool(settings: DatabaseSettings, role: str) -> tuple[Spool, str]:
     """This process's spool and the replica id it is named after: the configured one, or with
-    the pid added when another live process holds that spool."""
+    host name and pid added when another live process holds that spool (replicas scaled from
+    one definition, e.g. `docker compose --scale`, share a volume, and each container's pid
+    is 1: its host name tells them apart)."""
     spool = Spool(process_spool_path(settings.spool_path, role=role, replica=settings.replica_id))
     if spool.acquire():
         return spool, settings.replica_id
-    replica = f"{settings.replica_id}-{os.getpid()}-{id(spool):x}"
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:24]
+    replica = f"{settings.replica_id}-{host}-{os.getpid()}-{id(spool):x}"
     spool = Spool(process_spool_path(settings.spool_path, role=role, replica=replica))
     spool.acquire()
     return spool, replica

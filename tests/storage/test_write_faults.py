@@ -4,6 +4,9 @@ is written twice, and the writer thread never dies."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -153,6 +156,9 @@ def test_each_process_has_its_own_spool_and_a_held_spool_is_not_replayed(
     twin = RecordWriter(engine, db_settings, role="service")  # same name: a replica elsewhere
     paths = {service.spool_path, bot.spool_path, twin.spool_path}
     assert len(paths) == 3
+    # The twin is told apart by host name and pid (containers scaled from one definition).
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:24]
+    assert twin.replica_id.startswith(f"0-{host}-{os.getpid()}-") and service.replica_id == "0"
     held = Spool(Path(service.spool_path))
     held.append([("inference_record", inference_row())])
     assert held.replay(lambda batch: None) == 0, "the service process holds its spool"
