@@ -1,14 +1,19 @@
 """Proof with real processes on one real PostgreSQL: two service replicas (two `costbot serve`
-processes, replica ids `a` and `b`) and two costing-job processes. Clients drive load through
-both replicas; a price changes mid-run (the replicas reload prices only every 60 s); replica
-`b` is stopped mid-run (SIGTERM) and its clients go on with `a`. Then: every successful
-response has exactly one record, each record names the replica that served it, each replica
-had its own spool, every record is priced by the version valid at its created_at, and the
-roll-ups equal the raw sums."""
+processes, replica ids `a` and `b`) and two bot/scheduler processes (job_child.py: the
+scheduled work under the leader lock, posts to a file). Clients drive load through both
+replicas; the load crosses a budget; a price changes mid-run (the replicas reload prices only
+every 60 s); replica `b` is stopped mid-run (SIGTERM) and its clients go on with `a`. Then:
+every successful response has exactly one record, each record names the replica that served
+it, each replica had its own spool, every record is priced by the version valid at its
+created_at, the roll-ups equal the raw sums, and each alert and the summary is posted once.
+
+Two service processes, not Ray Serve replicas: Ray's footprint does not fit CI (see
+test_ray_replicas.py and docs/scaling.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,8 +26,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from costing.budgets import make_scope, set_budget
 from costing.prices import PriceBook, set_price
 from costing.settings import PriceSettings
+from costing.units import Money
 from storage.db import create_db_engine, session_factory
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
@@ -33,6 +40,7 @@ from tests.loopback import free_socket
 REPO = Path(__file__).resolve().parents[2]
 LOAD_S = 8.0
 SETTLE_S = 1.0
+BUDGET_PICO = 2_000_000  # about 30 answers' cost on a CPU: crossed early in the run
 pytestmark = [pytest.mark.multiprocess, pytest.mark.postgres, pytest.mark.slow]
 
 
@@ -81,9 +89,20 @@ class Replica:
         assert "record writer closed" in log and "lost=0" in log, log[-3000:]
 
 
-def _jobs(url: str, stop: Path) -> list[subprocess.Popen[bytes]]:
-    command = [sys.executable, "-m", "tests.multiprocess.job_child", url, str(stop), "1.0"]
+def _jobs(url: str, stop: Path, posts: Path) -> list[subprocess.Popen[bytes]]:
+    child = "tests.multiprocess.job_child"
+    command = [sys.executable, "-m", child, url, str(stop), str(SETTLE_S), str(posts)]
     return [subprocess.Popen(command, cwd=REPO) for _ in range(2)]
+
+
+def _posts(posts: Path, engine: Engine) -> tuple[list[tuple[int, str]], int, int]:
+    """(channel, title) of every post; alerts raised; alerts not yet marked posted."""
+    lines = [json.loads(line) for line in posts.read_text().splitlines()] if posts.exists() else []
+    with engine.connect() as connection:
+        raised, pending = connection.execute(
+            text("SELECT count(*), count(*) - count(posted_at) FROM alert")
+        ).one()
+    return [(line["channel"], line["title"]) for line in lines], int(raised), int(pending)
 
 
 class Load:
@@ -150,8 +169,10 @@ def test_two_replicas_and_two_job_processes_on_one_postgresql(
     upgrade(engine)
     sessions = session_factory(engine)
     replicas = {name: Replica(postgres_settings, adapters_dir, replica=name) for name in "ab"}
-    stop_jobs = tmp_path / "stop-jobs"
-    jobs = _jobs(postgres_settings.url, stop_jobs)
+    # A budget the load crosses mid-run: its 80 % and 100 % alerts are raised and posted.
+    set_budget(sessions, scope=make_scope("all"), limit=Money(BUDGET_PICO), now=utc_now())
+    stop_jobs, posts = tmp_path / "stop-jobs", tmp_path / "posts.jsonl"
+    jobs = _jobs(postgres_settings.url, stop_jobs, posts)
     for replica in replicas.values():
         replica.wait_ready()
     phases = {"ready": time.monotonic() - started}
@@ -199,6 +220,9 @@ def test_two_replicas_and_two_job_processes_on_one_postgresql(
     assert not wrong, f"{len(wrong)} records carry another price version than the one valid then"
     assert any(r[3] == new.id for r in records)  # type: ignore[attr-defined]
     assert rollup_sums(engine) == raw_sums(engine)
+    posted, raised, pending = _posts(posts, engine)
+    assert raised == 2 and pending == 0, (raised, pending)
+    assert len(posted) == len(set(posted)) == raised + 1, posted  # each alert, one summary
     engine.dispose()
     elapsed = time.monotonic() - started
     print(
