@@ -24,6 +24,11 @@ from storage.tables import InferenceRecord, SupportConversation, SupportOutcome
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "costbot", "costing", "models", "storage")
 HASHES = {"sha256", "sha1", "sha512", "md5", "blake2b"}
+# Digests near a customer that are not of a customer id, each with why.
+NOT_OF_A_CUSTOMER_ID = {
+    # the demo's synthetic month: new customers derived from already salted stored hashes
+    "costbot/demo/month.py:customer",
+}
 
 
 def test_bot_and_service_hash_one_customer_alike_under_the_install_salt(tmp_path: Path) -> None:
@@ -82,7 +87,8 @@ def test_no_unsalted_sha256_remains() -> None:
     found = [
         f for p in PACKAGES for path in (ROOT / p).rglob("*.py") for f in _hashes_of_people(path)
     ]
-    assert found == ["costing/identity.py:hash_customer"]
+    assert "costing/identity.py:hash_customer" in found
+    assert set(found) - NOT_OF_A_CUSTOMER_ID == {"costing/identity.py:hash_customer"}
 
 
 async def _inference_hashes(sessions: SessionFactory) -> list[str | None]:
