@@ -63,6 +63,8 @@ class Projection:
     low: float
     high: float
     history_days: int
+    daily_low: tuple[float, ...] = ()  # per day, the same coverage as the total's interval
+    daily_high: tuple[float, ...] = ()
 
     @property
     def projected(self) -> Decimal:
@@ -198,11 +200,20 @@ def project(
     scale = np.ones(horizon)
     scale[0] = today_left
     daily = method.point(history, horizon) * scale
-    low, high = fm.interval(
-        method.paths(history, horizon, fm.SIMULATIONS) * scale[:, None], coverage_pct=coverage_pct
-    )
+    paths = method.paths(history, horizon, fm.SIMULATIONS) * scale[:, None]
+    low, high = fm.interval(paths, coverage_pct=coverage_pct)
+    band = fm.daily_band(paths, coverage_pct=coverage_pct)
     return Projection(
-        method, scores[method.key], scores, spent, tuple(daily), low, high, len(history)
+        method,
+        scores[method.key],
+        scores,
+        spent,
+        tuple(daily),
+        low,
+        high,
+        len(history),
+        tuple(band[0]),
+        tuple(band[1]),
     )
 
 

@@ -139,3 +139,10 @@ def interval(paths: Array, *, coverage_pct: int) -> tuple[float, float]:
     tail = (100 - coverage_pct) / 2
     low, high = np.percentile(totals, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def daily_band(paths: Array, *, coverage_pct: int) -> tuple[Array, Array]:
+    """Per day, the central interval of the simulated values (low row, high row)."""
+    tail = (100 - coverage_pct) / 2
+    low, high = np.percentile(paths, [tail, 100 - tail], axis=1)
+    return low, high

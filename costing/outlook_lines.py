@@ -57,7 +57,8 @@ def whatif_lines(answer: WhatIf) -> list[RoiLine]:
     lines = [
         RoiLine(
             "workload",
-            f"{data['messages']:,} messages ({data['messages_per_month']} a month at this pace)",
+            f"{data['messages']:,} messages "
+            f"({Decimal(data['messages_per_month']):,.0f} a month at this pace)",
             "measured",
         )
     ]

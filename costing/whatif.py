@@ -65,6 +65,8 @@ class Option:
     fixed_per_month: Decimal
     variable_per_message: Decimal
     inputs: tuple[str, ...]
+    # Messages a month its fixed cost covers (a GPU instance's throughput); None: no limit.
+    capacity_per_month: Decimal | None = None
 
     def per_month_at(self, volume: Decimal) -> Decimal:
         """Cost of a month at `volume` messages."""
@@ -77,11 +79,17 @@ class Option:
 
 def break_even(here: Option, other: Option) -> Decimal | None:
     """Monthly messages at which both cost the same; None when the lines never cross at a
-    positive volume (one is cheaper at every volume)."""
+    positive volume within the instances' capacity (one is cheaper at every volume)."""
     slope = other.variable_per_message - here.variable_per_message
     if slope == 0:
         return None
     volume = (here.fixed_per_month - other.fixed_per_month) / slope
+    capacity = min(
+        (c for c in (here.capacity_per_month, other.capacity_per_month) if c is not None),
+        default=None,
+    )
+    if capacity is not None and volume > capacity:
+        return None  # beyond what the fixed cost covers: the lines no longer hold
     return volume if volume > 0 else None
 
 
@@ -115,6 +123,7 @@ def gpu_instance(work: Workload, *, hourly: Decimal, throughput: Throughput) -> 
             f"{throughput.per_second:.4g} messages/s "
             f"({throughput.provenance}: {throughput.source})",
         ),
+        capacity * count,
     )
 
 

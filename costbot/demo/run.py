@@ -6,6 +6,10 @@ day with fixed timestamps, records every inference's cost in a fresh SQLite data
 aggregation job, and prints per message and in total what it cost and what it was worth. The
 day is the one after the shipped model's training finished, and the report is made two days
 later, when every conversation has settled: two runs print the same ROI, payback and break-even.
+
+Then four weeks after that day are added (costbot.demo.month: synthesized from the day, seeded,
+with simulated timestamps; an outage, a price change, a spike, a budget) and the alerts raised on
+the way, the forecast, the month's ROI and the what-if are printed, with three more charts.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,6 +38,7 @@ from bot.runtime import open_resources
 from bot.settings import BotConfig
 from bot.support import SupportContext, SupportReply, handle_support_message
 from costbot.cli.tables import cost_components_table, roi_table
+from costbot.demo.month_report import MonthResult, print_month, run_month
 from costbot.demo.workdir import prepare_workdir
 from costbot.settings import Settings
 from costbot.up import service_process
@@ -81,6 +86,7 @@ class DemoResult:
     report: CostReport
     roi: RoiReport
     charts: tuple[Path, ...]
+    month: MonthResult | None = None
 
 
 def conversation_lines(path: Path = CONVERSATION) -> list[ScriptLine]:
@@ -115,9 +121,12 @@ def run_demo(base: Settings, *, workdir: Path, console: Console) -> DemoResult:
     with console.status("aggregating the cost records…"):
         run_job(sessions, now=now, timezone=settings.aggregation.timezone)
     result = _answers(settings.costing, sessions, now=now, day=day, steps=steps, workdir=workdir)
-    engine.dispose()
     print_summary(result, console)
-    return result
+    with console.status("adding the month after the support day…"):
+        month = run_month(engine, sessions, settings=settings.costing, day=day, workdir=workdir)
+    engine.dispose()
+    print_month(month, console)
+    return replace(result, month=month)
 
 
 REPORT_AFTER = timedelta(days=3)  # after the day, its idle timeouts and the re-contact window
