@@ -226,13 +226,23 @@ def _closest_key(loc: list[str]) -> str:
 
     model: Any = Settings
     for part in loc[:-1]:
-        model = getattr(model.model_fields.get(part), "annotation", None)
-        if not hasattr(model, "model_fields"):
+        if part.isdigit():  # an item of a list of sections, e.g. discord.summaries.0
+            continue
+        model = _section_model(getattr(model.model_fields.get(part), "annotation", None))
+        if model is None:
             return "; see `costbot config reference`"
     close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1, cutoff=0.6)
     if not close:
         return "; see `costbot config reference` for the valid keys"
     return f"; did you mean {'.'.join([*loc[:-1], close[0]])}?"
+
+
+def _section_model(annotation: Any) -> Any:
+    """The settings model a key's annotation holds (itself, or the item of a list), or None."""
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if hasattr(candidate, "model_fields"):
+            return candidate
+    return None
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:

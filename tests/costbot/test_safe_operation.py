@@ -244,7 +244,10 @@ def test_a_misspelt_key_in_the_file_names_the_closest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "costbot.toml"
-    config.write_text('data_dirr = "x"\n[service]\nprot = 9000\n[databse]\nurl = "sqlite://"\n')
+    config.write_text(
+        'data_dirr = "x"\n[service]\nprot = 9000\n[databse]\nurl = "sqlite://"\n'
+        "[[discord.summaries]]\nchannel_id = 1\nhuor = 9\n"
+    )
     monkeypatch.setenv("COSTBOT_CONFIG", str(config))
     with pytest.raises(SettingsError) as caught:
         load_settings()
@@ -252,6 +255,9 @@ def test_a_misspelt_key_in_the_file_names_the_closest(
     assert "unknown setting service.prot; did you mean service.port?" in message
     assert "unknown setting databse; did you mean database?" in message
     assert "unknown setting data_dirr; did you mean data_dir?" in message
+    assert "unknown setting discord.summaries.0.huor; did you mean discord.summaries.0.hour?" in (
+        message
+    )
 
 
 def test_secrets_are_masked_in_repr_errors_and_config_show(
