@@ -35,15 +35,19 @@ def empty_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_config(monkeypatch: pytest.MonkeyPatch, empty_config: Path, tmp_path: Path) -> None:
+def _isolated_config(
+    monkeypatch: pytest.MonkeyPatch, empty_config: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No test reads the developer's costbot.toml or COSTBOT_* variables, or writes into their
-    data folder: each test has its own (COSTBOT_DATA_DIR, and XDG_DATA_HOME for the default)."""
+    data folder: each test has its own (COSTBOT_DATA_DIR, and XDG_DATA_HOME for the default),
+    outside its tmp_path so a test may check that folder stays empty."""
+    state = tmp_path_factory.mktemp("state")
     for name in list(os.environ):
         if name.startswith("COSTBOT_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name)
     monkeypatch.setenv("COSTBOT_CONFIG", str(empty_config))
-    monkeypatch.setenv("COSTBOT_DATA_DIR", str(tmp_path / "costbot-data"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("COSTBOT_DATA_DIR", str(state / "costbot-data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(state / "xdg-data"))
 
 
 @pytest.fixture(scope="session")
