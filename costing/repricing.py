@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, and_, bindparam, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -99,7 +99,7 @@ def _stale(
     c = table.c
     query = sa_select(
         c.id, c.created_at, c.price_sheet_id, c.energy_uj, c.wall_us, c.cpu_us, c.gpu_us
-    ).where(c.id > low, c.id <= high)
+    ).where(c.id > low, c.id <= high, _maybe_stale(table, versions))
     for row in session.connection().execute(query):
         valid = versions.at(row.created_at)
         if valid is None or valid[0] == row.price_sheet_id:
@@ -111,6 +111,20 @@ def _stale(
         cost = share_cost(prices, energy_uj=row.energy_uj, **shares)
         new = {"price_sheet_id": sheet_id, **cost}
         yield {"rid": row.id, **{f"new_{name}": value for name, value in new.items()}}
+
+
+def _maybe_stale(table: Table, versions: _Versions) -> Any:
+    """SQL for: has time shares, and another version than the one valid at its created_at (the
+    database filters, so a run reads only the few records priced late)."""
+    c = table.c
+    ends = [*versions.starts[1:], None]
+    periods = []
+    for start, end, sheet_id in zip(versions.starts, ends, versions.ids, strict=True):
+        other = or_(c.price_sheet_id.is_(None), c.price_sheet_id != sheet_id)
+        within = [c.created_at >= start, *([c.created_at < end] if end is not None else [])]
+        periods.append(and_(*within, other))
+    has_shares = or_(c.wall_us > 0, c.cpu_us > 0, c.gpu_us > 0)
+    return and_(has_shares, or_(*periods))
 
 
 def _write(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
