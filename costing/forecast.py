@@ -50,6 +50,10 @@ class Series:
     def array(self) -> fm.Array:
         return np.array(self.values, dtype=float)
 
+    def points(self) -> list[tuple[date, float]]:
+        """(day, cost) pairs, oldest first."""
+        return [(self.first_day + timedelta(days=i), v) for i, v in enumerate(self.values)]
+
 
 @dataclass(frozen=True)
 class Projection:
@@ -65,6 +69,7 @@ class Projection:
     history_days: int
     daily_low: tuple[float, ...] = ()  # per day, the same coverage as the total's interval
     daily_high: tuple[float, ...] = ()
+    series: Series | None = None  # the history it was fitted on
 
     @property
     def projected(self) -> Decimal:
@@ -214,6 +219,7 @@ def project(
         len(history),
         tuple(band[0]),
         tuple(band[1]),
+        series,
     )
 
 

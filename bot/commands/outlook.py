@@ -7,12 +7,16 @@ fits models, so it runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from bot.commands.context import CommandContext, Invoker
 from bot.commands.reports import ReportDeps
-from bot.replies import Reply, ReplyField, error_reply
+from bot.replies import Reply, ReplyField, ReplyFile, error_reply
 from costing.errors import CostingError
 from costing.roi_lines import RoiLine
+
+if TYPE_CHECKING:
+    from costing.forecast import Forecast, ForecastInputs
 
 
 def _fields(lines: list[RoiLine]) -> tuple[ReplyField, ...]:
@@ -31,7 +35,6 @@ def _fields(lines: list[RoiLine]) -> tuple[ReplyField, ...]:
 async def forecast(ctx: CommandContext, invoker: Invoker, *, period: str) -> Reply:
     """Projected cost of the period with its interval, method, backtest error and budgets."""
     from costing.forecast import ForecastInputs
-    from costing.forecast import forecast as project
     from costing.outlook_lines import forecast_lines
 
     deps = ReportDeps.of(ctx)
@@ -40,10 +43,24 @@ async def forecast(ctx: CommandContext, invoker: Invoker, *, period: str) -> Rep
         deps.session_factory, deps.costing.forecast, deps.now, deps.costing.timezone, currency
     )
     try:
-        answer = await asyncio.to_thread(project, inputs, period=period)
+        answer, chart = await asyncio.to_thread(_forecast_with_chart, inputs, period)
     except CostingError as error:
         return error_reply(str(error))
-    return Reply(title=f"Forecast: {answer.period}", fields=_fields(forecast_lines(answer)))
+    return Reply(
+        title=f"Forecast: {answer.period}",
+        fields=_fields(forecast_lines(answer)),
+        file=ReplyFile("forecast.png", chart),
+    )
+
+
+def _forecast_with_chart(inputs: ForecastInputs, period: str) -> tuple[Forecast, bytes]:
+    """The forecast and its chart (cost per day, forecast and band); CPU work."""
+    from costing.forecast import forecast as project
+    from costing.outlook_charts import forecast_chart
+
+    answer = project(inputs, period=period)
+    series = answer.projection.series
+    return answer, forecast_chart(series.points() if series else [], answer)
 
 
 async def whatif(ctx: CommandContext, invoker: Invoker, *, period: str) -> Reply:

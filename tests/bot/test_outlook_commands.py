@@ -49,6 +49,7 @@ async def test_forecast_and_whatif_replies_name_their_sources(
     fields = {f.name: f.value for f in reply.fields}
     assert reply.title == "Forecast: month" and not reply.is_error
     assert "90% interval" in fields["projected cost"] and "backtest MAPE" in fields
+    assert reply.file is not None and reply.file.data.startswith(b"\x89PNG")
     reply = await run_command(ctx, CONSOLE, "whatif", {"period": "week"})
     fields = {f.name: f.value for f in reply.fields}
     assert fields["this deployment"].endswith("per 1,000 messages (measured)")
@@ -78,16 +79,23 @@ async def harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterato
             await harness.bot.close()
 
 
-def _embed(calls: list[Any]) -> dict[str, Any]:
-    """The embed a slow command answered with after its defer."""
+def _answer(calls: list[Any]) -> Any:
+    """The message a slow command answered with after its defer."""
     [call] = [c for c in calls[1:] if c.method == "POST"]
     assert within_limits(call)
-    return dict(call.embeds[0])
+    return call
+
+
+def _embed(calls: list[Any]) -> dict[str, Any]:
+    return dict(_answer(calls).embeds[0])
 
 
 async def test_slash_forecast_and_whatif(harness: Harness, engine: Engine) -> None:
     _three_weeks(engine)
-    embed = _embed(await harness.invoke("forecast", period="30d"))
+    call = _answer(await harness.invoke("forecast", period="30d"))
+    [(filename, data)] = call.files
+    assert filename == "forecast.png" and data.startswith(b"\x89PNG")
+    embed = dict(call.embeds[0])
     assert embed["title"] == "Forecast: 30d"
     assert any(f["name"] == "projected cost" for f in embed["fields"])
     embed = _embed(await harness.invoke("whatif", period="week"))
