@@ -34,8 +34,8 @@ ERRORS = {
 router = APIRouter()
 
 
-def get_state(request: Request) -> ServiceState:
-    """The app's service state."""
+async def get_state(request: Request) -> ServiceState:
+    """The app's service state (async: a plain def would cost every request a thread hop)."""
     state: ServiceState = request.app.state.service
     return state
 
