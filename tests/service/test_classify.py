@@ -124,7 +124,9 @@ def test_concurrent_clients_are_batched_and_items_sum_to_batch_totals(
         column = getattr(InferenceRecord, f"cost_{component}_pico")
         with Session(engine) as session:
             items_total = session.exec(select(func.sum(column))).one()
-        assert items_total == batch_total
+        # Cloud prices (the default) include the power: no energy money, so no energy sample.
+        assert items_total == (batch_total or 0)
+        assert items_total > 0 or component == "energy"
 
 
 def test_bf16_serving_agrees_with_fp32(
