@@ -1,5 +1,5 @@
 """The forecast alerts job: projected budget exhaustion and spend spikes, each posted once per
-channel (claimed through bot.summaries.post_alert_once, keys from costing.alerts_forecast).
+channel (claimed through bot.summaries.post_to_channels, keys from costing.alerts_forecast).
 
 The forecast fits models (CPU seconds), so the alerts are computed in a worker thread, never on
 the event loop.
@@ -11,7 +11,7 @@ import asyncio
 from datetime import datetime
 
 from bot.replies import Reply
-from bot.summaries import RETRYABLE, Poster, post_alert_once
+from bot.summaries import Poster, post_to_channels
 from costing.alerts_forecast import ProjectedAlert, SpikeAlert, projected_alerts, spike_alerts
 from costing.figures import money
 from costing.forecast import ForecastInputs
@@ -88,18 +88,15 @@ async def post_forecast_alerts(
     )
     posted, failure = 0, None
     for key, reply in replies:
-        for channel_id in channel_ids:
-            try:
-                posted += await post_alert_once(
-                    key,
-                    reply,
-                    poster=poster,
-                    session_factory=session_factory,
-                    channel_id=channel_id,
-                    now=now,
-                )
-            except RETRYABLE as error:
-                failure = failure or error
+        count, error = await post_to_channels(
+            key,
+            reply,
+            poster=poster,
+            session_factory=session_factory,
+            channel_ids=channel_ids,
+            now=now,
+        )
+        posted, failure = posted + count, failure or error
     if failure is not None:
         raise failure
     return posted

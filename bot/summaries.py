@@ -105,25 +105,47 @@ async def post_alerts(
     channels and alerts still go out, then the first failure is raised for the retry."""
     posted, failure = 0, None
     for alert in await asyncio.to_thread(pending_alerts, session_factory):
-        key, reply = alert_key(alert.id), alert_reply(alert)
-        missing = False
-        for channel_id in channel_ids:
-            try:
-                posted += await post_alert_once(
-                    key,
-                    reply,
-                    poster=poster,
-                    session_factory=session_factory,
-                    channel_id=channel_id,
-                    now=now,
-                )
-            except RETRYABLE as error:
-                missing, failure = True, failure or error
-        if not missing:
+        count, error = await post_to_channels(
+            alert_key(alert.id),
+            alert_reply(alert),
+            poster=poster,
+            session_factory=session_factory,
+            channel_ids=channel_ids,
+            now=now,
+        )
+        posted, failure = posted + count, failure or error
+        if error is None:
             await asyncio.to_thread(mark_posted, session_factory, alert.id, now=now)
     if failure is not None:
         raise failure
     return posted
+
+
+async def post_to_channels(
+    key: str,
+    reply: Reply,
+    *,
+    poster: Poster,
+    session_factory: SessionFactory,
+    channel_ids: list[int],
+    now: datetime,
+) -> tuple[int, BaseException | None]:
+    """Post one alert to each channel once (see post_alert_once). Returns (posts this call
+    made, the first retryable failure or None): a failed channel does not stop the others."""
+    posted, failure = 0, None
+    for channel_id in channel_ids:
+        try:
+            posted += await post_alert_once(
+                key,
+                reply,
+                poster=poster,
+                session_factory=session_factory,
+                channel_id=channel_id,
+                now=now,
+            )
+        except RETRYABLE as error:
+            failure = failure or error
+    return posted, failure
 
 
 async def post_alert_once(
