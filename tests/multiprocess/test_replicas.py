@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -35,56 +34,30 @@ from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.types import utc_now
 from tests.costing.sums import raw_sums, rollup_sums
-from tests.loopback import free_socket
+from tests.serve_process import REPO, ServeProcess
 
-REPO = Path(__file__).resolve().parents[2]
 LOAD_S = 8.0
 SETTLE_S = 1.0
 BUDGET_PICO = 2_000_000  # about 30 answers' cost on a CPU: crossed early in the run
 pytestmark = [pytest.mark.multiprocess, pytest.mark.postgres, pytest.mark.slow]
 
 
-class Replica:
+class Replica(ServeProcess):
     """`costbot serve` in a child process with its own replica id, on a free loopback port."""
 
     def __init__(self, database: DatabaseSettings, adapters_dir: Path, *, replica: str) -> None:
-        with free_socket() as sock:
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         env = {
-            **os.environ,
-            "COSTBOT_DATABASE__URL": database.url,
-            "COSTBOT_DATABASE__SPOOL_PATH": str(database.spool_path),
             "COSTBOT_DATABASE__REPLICA_ID": replica,
             "COSTBOT_DATABASE__FLUSH_INTERVAL_S": "0.05",
-            "COSTBOT_SERVICE__ADAPTERS_DIR": str(adapters_dir),
-            "COSTBOT_SERVICE__DEVICE": "cpu",
             "COSTBOT_SERVICE__PRICE_REFRESH_S": "60",
         }
-        self.log = database.spool_path.with_name(f"replica-{replica}.log")
-        command = [sys.executable, "-m", "costbot", "serve", "--port", str(self.port)]
-        with self.log.open("wb") as log:  # a file, not a pipe: a full pipe would block the child
-            self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.process.kill()
-        raise AssertionError(f"not ready: {self.log.read_text(errors='replace')[-3000:]}")
+        super().__init__(database, adapters_dir, env=env, name=f"replica-{replica}")
 
     def stop(self) -> None:
         """SIGTERM: it drains, flushes its writer and exits (uvicorn re-raises the signal)."""
         self.process.send_signal(signal.SIGTERM)
         status = self.process.wait(60)
-        log = self.log.read_text(errors="replace")
+        log = self.output()
         assert status in (0, -signal.SIGTERM), f"exit {status}: {log[-3000:]}"
         assert "record writer closed" in log and "lost=0" in log, log[-3000:]
 

@@ -8,8 +8,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,54 +19,25 @@ from sqlalchemy import Engine, text
 from storage.db import create_db_engine
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
-from tests.loopback import free_socket
 from tests.pg_cluster import PostgresCluster
+from tests.serve_process import ServeProcess
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-class Service:
+class Service(ServeProcess):
     """`costbot serve` in a child process, on a free loopback port."""
 
     def __init__(self, database: DatabaseSettings, adapters_dir: Path) -> None:
-        with free_socket() as sock:
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         env = {
-            **os.environ,
-            "COSTBOT_DATABASE__URL": database.url,
-            "COSTBOT_DATABASE__SPOOL_PATH": str(database.spool_path),
             "COSTBOT_DATABASE__FLUSH_INTERVAL_S": "0.05",
             "COSTBOT_DATABASE__STALL_S": "0.5",
             "COSTBOT_DATABASE__RETRY_BASE_S": "0.1",
             "COSTBOT_DATABASE__REPLAY_INTERVAL_S": "0.5",
             "COSTBOT_DATABASE__CONNECT_TIMEOUT_S": "2",
-            "COSTBOT_SERVICE__ADAPTERS_DIR": str(adapters_dir),
-            "COSTBOT_SERVICE__DEVICE": "cpu",
             "COSTBOT_SERVICE__PRICE_REFRESH_S": "1",
         }
-        command = [sys.executable, "-m", "costbot", "serve", "--port", str(self.port)]
-        self.log = database.spool_path.with_name(f"service-{self.port}.log")
-        with self.log.open("wb") as log:  # a file, not a pipe: a full pipe would block the child
-            self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.process.kill()
-        raise AssertionError(f"not ready: {self.output()[-3000:]}")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        super().__init__(database, adapters_dir, env=env, name="service")
 
     def kill9(self) -> None:
         self.process.send_signal(signal.SIGKILL)
