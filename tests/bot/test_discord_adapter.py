@@ -8,48 +8,28 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.conversations import CustomerKey
-from bot.discord_app.app import BotDeps
-from bot.settings import BotConfig, DiscordSettings, ServiceEndpoint
+from bot.settings import BotConfig, ServiceEndpoint
 from bot.support import hash_user, load_templates
 from storage.db import SessionFactory
-from storage.tables import SupportOutcome
 from tests.bot.discord_harness import (
     CHANNEL_ID,
     GUILD_ID,
     MANAGE_GUILD,
     Harness,
-    start_harness,
     within_limits,
 )
+from tests.bot.discord_setup import logged_in, with_discord
 
 DEFERRED, MESSAGE = 5, 4
-
-
-def _discord_settings(settings: BotConfig, **discord: Any) -> BotConfig:
-    values = {"sync_guild_id": GUILD_ID, "support_channel_ids": [CHANNEL_ID], "cooldown_s": 0}
-    return replace(settings, discord=DiscordSettings(**{**values, **discord}))
-
-
-async def _harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Harness]:
-    records: list[SupportOutcome] = []
-    async with httpx.AsyncClient() as http:
-        deps = BotDeps(session_factory=sessions, record=records.append, scheduler=lambda: None)
-        harness = await start_harness(settings, http, deps=deps)
-        harness.records = records
-        try:
-            yield harness
-        finally:
-            await harness.bot.close()
 
 
 @pytest.fixture
 async def harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Harness]:
     """The bot against the real service, support channel and guild sync configured."""
-    async for h in _harness(_discord_settings(settings), sessions):
+    async with logged_in(with_discord(settings), sessions) as h:
         yield h
 
 
@@ -134,7 +114,7 @@ async def test_out_of_range_option_is_refused_by_our_code(harness: Harness) -> N
 
 
 async def test_cooldown_per_user(settings: BotConfig, sessions: SessionFactory) -> None:
-    async for h in _harness(_discord_settings(settings, cooldown_s=60), sessions):
+    async with logged_in(with_discord(settings, cooldown_s=60), sessions) as h:
         assert "costbot commands" in _answer(await h.invoke("help", user_id=1)).text
         slowed = _answer(await h.invoke("help", user_id=1))
         assert slowed.ephemeral and "Slow down" in slowed.text
@@ -145,7 +125,7 @@ async def test_service_down_gives_a_clear_private_message(
     settings: BotConfig, sessions: SessionFactory, unused_url: str
 ) -> None:
     down = replace(settings, service=ServiceEndpoint(url=unused_url))
-    async for h in _harness(_discord_settings(down), sessions):
+    async with logged_in(with_discord(down), sessions) as h:
         call = _answer(await h.invoke("classify", text="my card has not arrived"))
         assert call.ephemeral and "not answering" in call.text and "Try again" in call.text
         assert "Traceback" not in call.text
@@ -248,7 +228,8 @@ AGENT_ROLE = 500_000_000_000_000_001
 async def test_messages_from_agents_are_never_classified_or_answered(
     settings: BotConfig, sessions: SessionFactory
 ) -> None:
-    async for harness in _harness(_discord_settings(settings, agent_role_id=AGENT_ROLE), sessions):
+    configured = with_discord(settings, agent_role_id=AGENT_ROLE)
+    async with logged_in(configured, sessions) as harness:
         harness.add_guild(role_ids=(AGENT_ROLE,))
         agent = await harness.message(
             "my card has not arrived", user_id=4004, role_ids=(AGENT_ROLE,)

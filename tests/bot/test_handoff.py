@@ -8,22 +8,21 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.conversations import ConversationStore, CustomerKey, close_idle_conversations
-from bot.discord_app.app import BotDeps
-from bot.settings import BotConfig, DiscordSettings
+from bot.settings import BotConfig
 from bot.support import hash_user, load_templates
 from costing.outcomes import conversation_outcomes
 from costing.periods import Period
 from storage.db import SessionFactory
-from storage.tables import SupportOutcome
-from tests.bot.discord_harness import CHANNEL_ID, GUILD_ID, Call, Harness, start_harness
+from tests.bot.discord_harness import CHANNEL_ID, GUILD_ID, Call, Harness
+from tests.bot.discord_setup import logged_in, with_discord
 
 AGENT_ROLE = 500_000_000_000_000_001
 ESCALATION_CHANNEL = 700_000_000_000_000_009
@@ -34,34 +33,21 @@ SECRET = "my card has not arrived"
 
 
 def _settings(settings: BotConfig, *, store_text: bool = False, **discord: Any) -> BotConfig:
-    values = {
-        "sync_guild_id": GUILD_ID,
-        "support_channel_ids": [CHANNEL_ID],
-        "cooldown_s": 0,
-        "agent_role_id": AGENT_ROLE,
-    }
-    return replace(
-        settings, discord=DiscordSettings(**{**values, **discord}), store_text=store_text
-    )
+    configured = with_discord(settings, agent_role_id=AGENT_ROLE, **discord)
+    return replace(configured, store_text=store_text)
 
 
+@asynccontextmanager
 async def _harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Harness]:
-    records: list[SupportOutcome] = []
-    async with httpx.AsyncClient() as http:
-        deps = BotDeps(session_factory=sessions, record=records.append, scheduler=lambda: None)
-        harness = await start_harness(settings, http, deps=deps)
-        harness.records = records
+    async with logged_in(settings, sessions) as harness:
         harness.add_guild(role_ids=(AGENT_ROLE,))
-        try:
-            yield harness
-        finally:
-            await harness.bot.close()
+        yield harness
 
 
 @pytest.fixture
 async def harness(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Harness]:
     """The bot with an agent role, threads on the customer's message (no escalation channel)."""
-    async for h in _harness(_settings(settings), sessions):
+    async with _harness(_settings(settings), sessions) as h:
         yield h
 
 
@@ -135,7 +121,7 @@ async def test_escalation_pings_only_the_role_in_a_thread_with_the_conversation(
 async def test_customer_words_are_in_the_note_only_where_text_is_stored(
     settings: BotConfig, sessions: SessionFactory
 ) -> None:
-    async for harness in _harness(_settings(settings, store_text=True), sessions):
+    async with _harness(_settings(settings, store_text=True), sessions) as harness:
         await harness.message(SECRET, user_id=CUSTOMER)
         _, _, *posts = await _escalate(harness)
         note = "\n".join(p.body["content"] for p in posts)
@@ -200,7 +186,7 @@ async def test_talk_to_a_person_button_opens_the_thread_on_the_customers_message
 
 async def test_escalation_channel_when_set(settings: BotConfig, sessions: SessionFactory) -> None:
     configured = _settings(settings, escalation_channel_id=ESCALATION_CHANNEL)
-    async for harness in _harness(configured, sessions):
+    async with _harness(configured, sessions) as harness:
         calls = await _escalate(harness)
         posts = [c for c in calls if c.url == f"/channels/{ESCALATION_CHANNEL}/messages"]
         [ping] = _pings(calls)
