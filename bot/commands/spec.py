@@ -59,6 +59,13 @@ _PERIOD = Option(
     max_length=MAX_PERIOD_CHARS,
     default=DEFAULT_PERIOD,
 )
+_SCOPE_VALUE = Option(
+    "value",
+    "The model name or channel id (for scope model/channel).",
+    required=False,
+    max_length=200,
+    default="",
+)
 
 SPECS: tuple[CommandSpec, ...] = (
     CommandSpec(
@@ -122,13 +129,7 @@ SPECS: tuple[CommandSpec, ...] = (
                 choices=SCOPES,
                 default="all",
             ),
-            Option(
-                "value",
-                "The model name or channel id (for scope model/channel).",
-                required=False,
-                max_length=200,
-                default="",
-            ),
+            _SCOPE_VALUE,
         ),
         manage=True,
     ),
@@ -137,13 +138,7 @@ SPECS: tuple[CommandSpec, ...] = (
         "Delete a monthly budget and its alerts (needs Manage Server).",
         (
             Option("scope", "What the budget covers.", choices=SCOPES),
-            Option(
-                "value",
-                "The model name or channel id (for scope model/channel).",
-                required=False,
-                max_length=200,
-                default="",
-            ),
+            _SCOPE_VALUE,
         ),
         manage=True,
     ),
