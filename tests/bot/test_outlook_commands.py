@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,21 +16,10 @@ from bot.discord_app.app import BotDeps
 from bot.service_client import ModelServiceClient
 from bot.settings import BotConfig, DiscordSettings
 from storage.db import SessionFactory
-from storage.types import utc_now
 from tests.bot.discord_harness import GUILD_ID, Harness, start_harness, within_limits
-from tests.costing.conftest import insert_rows
-from tests.factories import inference_row
+from tests.costing.conftest import three_weeks
 
 CONSOLE = Invoker()
-
-
-def _three_weeks(engine: Engine) -> None:
-    now = utc_now()
-    rows = [
-        inference_row(created_at=now - timedelta(days=d), cost_compute_pico=(d % 7 + 1) * 10**9)
-        for d in range(1, 22)
-    ]
-    insert_rows(engine, rows)
 
 
 @pytest.fixture
@@ -44,7 +32,7 @@ async def ctx(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Co
 async def test_forecast_and_whatif_replies_name_their_sources(
     ctx: CommandContext, engine: Engine
 ) -> None:
-    _three_weeks(engine)
+    three_weeks(engine)
     reply = await run_command(ctx, CONSOLE, "forecast", {})
     fields = {f.name: f.value for f in reply.fields}
     assert reply.title == "Forecast: month" and not reply.is_error
@@ -91,7 +79,7 @@ def _embed(calls: list[Any]) -> dict[str, Any]:
 
 
 async def test_slash_forecast_and_whatif(harness: Harness, engine: Engine) -> None:
-    _three_weeks(engine)
+    three_weeks(engine)
     call = _answer(await harness.invoke("forecast", period="30d"))
     [(filename, data)] = call.files
     assert filename == "forecast.png" and data.startswith(b"\x89PNG")

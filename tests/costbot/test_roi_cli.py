@@ -12,8 +12,6 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from costbot.cli import app as costbot_app
-from storage.settings import DatabaseSettings
 from storage.tables import SupportConversation, new_uid
 from storage.types import utc_now
 from tests.costing.conftest import insert_rows
@@ -27,12 +25,6 @@ ASKED = {
     "roi_percent", "value_usd", "cost_usd", "containment_rate", "recontact_rate",
     "escalation_rate", "outcomes",
 }  # fmt: skip
-
-
-@pytest.fixture
-def app(db_settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    monkeypatch.setenv("COSTBOT_DATABASE__URL", db_settings.url)
-    return costbot_app
 
 
 def _conversation(days_ago: int, **facts: Any) -> dict[str, Any]:

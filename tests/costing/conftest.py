@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert
 
 from storage.tables import InferenceRecord, SupportOutcome, TrainingRun
-from tests.factories import at
+from storage.types import utc_now
+from tests.factories import at, inference_row
 
 NOW = at("2026-03-29T12:00")  # the clock of the `now` fixture (tests/conftest.py)
 
@@ -21,6 +23,17 @@ def insert_rows(
     if rows:
         with engine.begin() as connection:
             connection.execute(insert(table), rows)
+
+
+def three_weeks(engine: Engine) -> None:
+    """One record a day for the 21 days before now, day d costing (d % 7 + 1) * 10**9 pico:
+    a weekly pattern to forecast on."""
+    now = utc_now()
+    rows = [
+        inference_row(created_at=now - timedelta(days=d), cost_compute_pico=(d % 7 + 1) * 10**9)
+        for d in range(1, 22)
+    ]
+    insert_rows(engine, rows)
 
 
 def outcome_row(**overrides: Any) -> dict[str, Any]:
