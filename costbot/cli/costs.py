@@ -80,6 +80,7 @@ def _emit(data: dict[str, Any], *, as_json: bool, tables: Callable[[], list[Tabl
 
 
 PERIOD = typer.Argument(DEFAULT_PERIOD, help=PERIOD_HELP, show_default=False)
+EXACT_JSON = typer.Option(False, "--json", help="exact values (money as decimal strings)")
 
 
 def aggregate_command(
@@ -126,7 +127,7 @@ def cost_command(
     cli: typer.Context,
     period: str = PERIOD,
     group_by: str = typer.Option(DEFAULT_GROUP, "--group-by", help="|".join(GROUPS)),
-    as_json: bool = typer.Option(False, "--json", help="exact values (money as decimal strings)"),
+    as_json: bool = EXACT_JSON,
 ) -> None:
     """What inference cost in a period, per group, with where each figure came from."""
 
@@ -158,7 +159,7 @@ def roi_command(
     period_option: str | None = typer.Option(
         None, "--period", help="the period as an option (the same words as PERIOD)"
     ),
-    as_json: bool = typer.Option(False, "--json", help="exact values (money as decimal strings)"),
+    as_json: bool = EXACT_JSON,
 ) -> None:
     """Value of resolved messages against all cost: ROI, payback, break-even volume."""
 

@@ -4,12 +4,13 @@ so `costbot --help` stays fast."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from costbot.cli.costs import Context, _emit, _run
+from costbot.cli.costs import EXACT_JSON, Context, _emit, _run
 from costing.periods import PERIOD_HELP
 from storage.types import utc_now
 
@@ -32,10 +33,17 @@ def lines_table(lines: list[RoiLine], *, title: str) -> Table:
     return table
 
 
+def _emit_lines(
+    data: dict[str, Any], lines: Callable[[], list[RoiLine]], *, title: str, as_json: bool
+) -> None:
+    """`data` as JSON, or the answer lines (built only then) as one table."""
+    _emit(data, as_json=as_json, tables=lambda: [lines_table(lines(), title=title)])
+
+
 def forecast_command(
     cli: typer.Context,
     period: str = typer.Option("month", "--period", help=FORECAST_PERIOD_HELP),
-    as_json: bool = typer.Option(False, "--json", help="exact values (money as decimal strings)"),
+    as_json: bool = EXACT_JSON,
 ) -> None:
     """Projected cost of the period with an interval, the method, its backtest error, and the
     day each monthly budget is projected to run out."""
@@ -54,11 +62,7 @@ def forecast_command(
         )
         answer = forecast(inputs, period=period)
         title = f"Forecast: {answer.period}"
-        _emit(
-            answer.to_json(),
-            as_json=as_json,
-            tables=lambda: [lines_table(forecast_lines(answer), title=title)],
-        )
+        _emit_lines(answer.to_json(), lambda: forecast_lines(answer), title=title, as_json=as_json)
 
     _run(cli, action)
 
@@ -66,7 +70,7 @@ def forecast_command(
 def whatif_command(
     cli: typer.Context,
     period: str = typer.Option("month", "--period", help=PERIOD_HELP),
-    as_json: bool = typer.Option(False, "--json", help="exact values (money as decimal strings)"),
+    as_json: bool = EXACT_JSON,
 ) -> None:
     """Cost per 1,000 messages of the period's workload here, on a GPU instance, on a hosted
     model and with human agents, each labelled, with break-even volumes."""
@@ -79,11 +83,7 @@ def whatif_command(
             ctx.sessions, period=period, now=utc_now(), prices=ctx.book, settings=ctx.settings
         )
         title = f"What if: {period} (per 1,000 messages, {answer.workload.currency})"
-        _emit(
-            answer.to_json(),
-            as_json=as_json,
-            tables=lambda: [lines_table(whatif_lines(answer), title=title)],
-        )
+        _emit_lines(answer.to_json(), lambda: whatif_lines(answer), title=title, as_json=as_json)
 
     _run(cli, action)
 
