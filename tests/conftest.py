@@ -105,13 +105,23 @@ def fast_test_settings(url: str, tmp_path: Path) -> DatabaseSettings:
     )
 
 
-@pytest.fixture
-def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    """An engine on a migrated, empty database of each backend."""
-    engine = create_db_engine(db_settings)
+def _migrated_engine(settings: DatabaseSettings) -> Iterator[Engine]:
+    engine = create_db_engine(settings)
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """An engine on a migrated, empty database of each backend."""
+    yield from _migrated_engine(db_settings)
+
+
+@pytest.fixture
+def pg_engine(postgres_settings: DatabaseSettings) -> Iterator[Engine]:
+    """A migrated, empty PostgreSQL database."""
+    yield from _migrated_engine(postgres_settings)
 
 
 @pytest.fixture

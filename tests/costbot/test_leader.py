@@ -9,11 +9,9 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, text
 
 from costbot.leading import LeaderScheduler
@@ -21,7 +19,6 @@ from costbot.scheduler import AGGREGATION_JOB, build_scheduler
 from costing.settings import CostingSettings
 from storage.db import create_db_engine, session_factory
 from storage.leader import Leadership
-from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.types import utc_now
 from tests.costing.conftest import insert_rows
@@ -30,15 +27,6 @@ from tests.factories import inference_row
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERT_PROCESS = "tests.costbot.alert_process"
-
-
-@pytest.fixture
-def pg_engine(postgres_settings: DatabaseSettings) -> Iterator[Engine]:
-    """A migrated, empty PostgreSQL database."""
-    engine = create_db_engine(postgres_settings)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _second_engine(engine: Engine) -> Engine:
