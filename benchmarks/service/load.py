@@ -91,6 +91,7 @@ async def run_load(
     concurrency: int,
     seconds: float | None = None,
     requests: int | None = None,
+    path: str = "/v1/classify",
 ) -> LoadResult:
     """Closed-loop load: `concurrency` clients each send the next body as soon as one returns."""
     parts = urlsplit(url)
@@ -107,7 +108,7 @@ async def run_load(
                 break
             sent = time.perf_counter()
             try:
-                status, _ = await connection.post("/v1/classify", bodies[(i + k) % len(bodies)])
+                status, _ = await connection.post(path, bodies[(i + k) % len(bodies)])
             except (ConnectionError, OSError, asyncio.IncompleteReadError):
                 result.errors += 1
                 connection.close()

@@ -12,6 +12,14 @@ utime+stime from /proc) and the load generator's own CPU ms per request. The loa
 One JSON line per server and concurrency (medians over repetitions, every run kept), then the
 batch sizes each batching server actually ran and how often the top intent agreed with the
 ONNX Runtime peer's.
+
+infinity-emb pins transformers 4.x; it runs from its own venv that reuses this one's CPU torch
+(so no CUDA build is pulled), and `--infinity` names that venv's bin folder:
+
+    python -m venv /tmp/infinity-venv
+    echo "$PWD/.venv/lib/python3.11/site-packages" \
+        > /tmp/infinity-venv/lib/python3.11/site-packages/zz_costbot.pth
+    /tmp/infinity-venv/bin/pip install "infinity-emb[server,optimum]==0.0.78"
 """
 
 from __future__ import annotations
@@ -30,11 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+from safetensors.numpy import load_file
 
 from benchmarks.record import machine, write_line
-from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
+from benchmarks.service.harness import banking_texts, empty_config, free_port
 from benchmarks.service.load import bodies_from_texts, run_load
-from benchmarks.service.peers.servers import Spec, specs, start
+from benchmarks.service.peers.common import labels
+from benchmarks.service.peers.servers import Spec, specs, start, wait_ready
 from models.paths import default_model_dir
 
 CONCURRENCY = (1, 8, 64)
@@ -71,10 +82,11 @@ def batch_sizes(url: str, kind: str) -> Counter[str]:
     return Counter()
 
 
-def one_run(spec: Spec, url: str, pid: int, bodies: list[bytes], *, c: int, seconds: float):
+def one_run(spec: Spec, url: str, pid: int, texts: list[str], *, c: int, seconds: float):
     """One load run against a server: its summary with CPU per request and batches run."""
+    bodies = request_bodies(spec, texts)
     before = (cpu_s(pid), client_cpu_s(), batch_sizes(url, spec.kind))
-    result = asyncio.run(run_load(url, bodies, concurrency=c, seconds=seconds))
+    result = asyncio.run(run_load(url, bodies, concurrency=c, seconds=seconds, path=spec.path))
     after = (cpu_s(pid), client_cpu_s(), batch_sizes(url, spec.kind))
     summary: dict[str, Any] = result.summary()
     ok = max(1, result.ok)
@@ -84,15 +96,23 @@ def one_run(spec: Spec, url: str, pid: int, bodies: list[bytes], *, c: int, seco
     return summary
 
 
-def agreement(urls: dict[str, str], texts: list[str]) -> dict[str, float]:
+def request_bodies(spec: Spec, texts: list[str]) -> list[bytes]:
+    """One single-text body per text, in the server's own request shape."""
+    if spec.kind == "infinity":
+        return [json.dumps({"input": [t], "model": "support"}).encode() for t in texts]
+    return bodies_from_texts(texts)
+
+
+def agreement(live: dict[str, tuple[Spec, str]], texts: list[str], model: Path) -> dict[str, float]:
     """Share of texts whose top intent equals the ONNX Runtime peer's, per server."""
     tops: dict[str, list[str]] = {}
-    for name, url in urls.items():
+    for name, (spec, url) in live.items():
         with httpx.Client(timeout=60) as client:
-            tops[name] = [
-                _top(client.post(f"{url}/v1/classify", content=body, headers=JSON).json())
-                for body in bodies_from_texts(texts)
+            answers = [
+                client.post(f"{url}{spec.path}", content=body, headers=JSON).json()
+                for body in request_bodies(spec, texts)
             ]
+        tops[name] = [_top(answer, model) for answer in answers]
     reference = tops.get("onnxruntime-batching", next(iter(tops.values())))
     return {
         name: round(sum(a == b for a, b in zip(found, reference, strict=True)) / len(texts), 4)
@@ -100,9 +120,17 @@ def agreement(urls: dict[str, str], texts: list[str]) -> dict[str, float]:
     }
 
 
-def _top(body: dict[str, Any]) -> str:
+def _top(body: dict[str, Any], model: Path) -> str:
+    if "data" in body:  # an embedding server: the intent head on the normalised embedding
+        return _intent_of(np.asarray(body["data"][0]["embedding"], dtype=np.float32), model)
     intent = body["results"][0]["predictions"]["intent"]
     return str(intent["top"][0]["label"] if "top" in intent else intent["label"])
+
+
+def _intent_of(embedding: np.ndarray, model: Path) -> str:
+    heads = load_file(str(model / "heads.safetensors"))
+    logits = heads["intent.linear.weight"] @ (embedding / np.linalg.norm(embedding))
+    return labels(model)["intent"][int((logits + heads["intent.linear.bias"]).argmax())]
 
 
 def medians(name: str, c: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,22 +156,24 @@ def _size_key(label: str) -> float:
 
 def measure(args: argparse.Namespace, chosen: list[Spec], folder: Path) -> list[dict[str, Any]]:
     """Start every server, interleave the runs, return one line per server and concurrency."""
-    bodies = bodies_from_texts(banking_texts(args.texts))
+    texts = banking_texts(args.texts)
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
     with ExitStack() as stack:
         live = {spec.name: stack.enter_context(start(spec, port=free_port())) for spec in chosen}
-        for url, process in live.values():
-            wait_ready(url, process)
+        for spec in chosen:
+            url, process = live[spec.name]
+            wait_ready(url, process, path=spec.ready_path)
         for spec in chosen:  # warm up each server (first calls allocate)
             url, process = live[spec.name]
-            one_run(spec, url, process.pid, bodies, c=8, seconds=1.0)
+            one_run(spec, url, process.pid, texts, c=8, seconds=1.0)
         for _ in range(args.repeats):
             for spec in chosen:
                 url, process = live[spec.name]
                 for c in args.concurrency:
-                    summary = one_run(spec, url, process.pid, bodies, c=c, seconds=args.seconds)
+                    summary = one_run(spec, url, process.pid, texts, c=c, seconds=args.seconds)
                     runs.setdefault((spec.name, c), []).append(summary)
-        agree = agreement({n: u for n, (u, _) in live.items()}, banking_texts(args.agree)[-200:])
+        checked = {spec.name: (spec, live[spec.name][0]) for spec in chosen}
+        agree = agreement(checked, banking_texts(args.agree)[-200:], args.model)
     lines = [medians(name, c, found) for (name, c), found in runs.items()]
     for line in lines:
         line["top_intent_agrees_with_ort_peer"] = agree[line["server"]]
@@ -161,10 +191,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
     parser.add_argument("--servers", default="", help="comma-separated names (default: all)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--infinity", type=Path, help="bin folder of a venv with infinity-emb (see the docstring)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="costbot-peers-") as tmp:
         folder = Path(tmp)
-        every = specs(args.model, folder, config=empty_config(folder))
+        every = specs(args.model, folder, config=empty_config(folder), infinity=args.infinity)
         wanted = [n for n in args.servers.split(",") if n]
         chosen = [s for s in every if not wanted or s.name in wanted]
         started_on = machine()

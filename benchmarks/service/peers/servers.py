@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from benchmarks.service.harness import REPO
+from benchmarks.service.peers.st_export import write_sentence_transformer
 from models.classifier import Classifier
 from models.onnx_engine import cached_session
 from models.training_cost import adapter_version
@@ -22,16 +27,21 @@ from storage.settings import DatabaseSettings
 
 @dataclass(frozen=True)
 class Spec:
-    """One server: its name, kind (costbot / ort / plain), command and environment."""
+    """One server: its name, kind (costbot / ort / plain / infinity), command and environment;
+    where it is asked (`path`) and where it says it is ready."""
 
     name: str
     kind: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    path: str = "/v1/classify"
+    ready_path: str = "/readyz"
+    cwd: Path | None = None
 
 
-def specs(model: Path, folder: Path, *, config: Path) -> list[Spec]:
-    """Every server, each on the same weights: costbot variants first, then the peers."""
+def specs(model: Path, folder: Path, *, config: Path, infinity: Path | None = None) -> list[Spec]:
+    """Every server, each on the same weights: costbot variants first, then the peers
+    (infinity-emb's two engines only when `infinity`, its venv's bin folder, is given)."""
     cache = folder / "onnx-cache"
     onnx = cached_session(
         Classifier(model, device="cpu"),
@@ -71,12 +81,62 @@ def specs(model: Path, folder: Path, *, config: Path) -> list[Spec]:
             "ort",
             [*peers_of("ort_server"), "--onnx", str(onnx), "--model", str(model)],
         ),
+        *(infinity_specs(model, folder, infinity) if infinity is not None else []),
+    ]
+
+
+def infinity_specs(model: Path, folder: Path, bin_dir: Path) -> list[Spec]:
+    """infinity-emb's torch and optimum (ONNX) engines on the merged encoder: embeddings only
+    (mean-pooled, normalised); the heads are a 384-wide matmul the benchmark applies when it
+    checks agreement. The optimum engine needs an ONNX export with `last_hidden_state`, made
+    here by the venv's optimum-cli; it finds it only when started in the model folder."""
+    merged = write_sentence_transformer(model, folder / "infinity-model")
+    exported = folder / "infinity-onnx"
+    export = ["export", "onnx", "--model", str(merged), "--task", "feature-extraction"]
+    subprocess.run(
+        [str(bin_dir / "optimum-cli"), *export, "--library-name", "transformers", str(exported)],
+        check=True,
+        capture_output=True,
+    )
+    shutil.copy(exported / "model.onnx", merged / "model.onnx")
+    common = ["--device", "cpu", "--host", "127.0.0.1", "--batch-size", "64"]
+    common += ["--served-model-name", "support", "--no-model-warmup", "--pooling-method", "mean"]
+    quiet = {"INFINITY_ANONYMOUS_USAGE_STATS": "0", "DO_NOT_TRACK": "1"}
+    serve = [str(bin_dir / "infinity_emb"), "v2", "--model-id", "."]
+    return [
+        Spec(
+            f"infinity-emb-{engine}",
+            "infinity",
+            [*serve, "--engine", engine, *common],
+            quiet,
+            path="/embeddings",
+            ready_path="/health",
+            cwd=merged,
+        )
+        for engine in ("torch", "optimum")
     ]
 
 
 def peers_of(module: str) -> list[str]:
     """The command that runs one peer server module."""
     return [sys.executable, "-m", f"benchmarks.service.peers.{module}"]
+
+
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], *, path: str, timeout: float = 300
+) -> None:
+    """Block until `path` answers 200 (RuntimeError if the server exits first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server at {url} exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}{path}", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"server at {url} not ready after {timeout:g}s")
 
 
 @contextmanager
@@ -87,7 +147,7 @@ def start(spec: Spec, *, port: int) -> Iterator[tuple[str, subprocess.Popen[byte
     with (log / f"peers-{spec.name}.log").open("ab") as out:
         process = subprocess.Popen(
             [*spec.argv, "--port", str(port)],
-            cwd=REPO,
+            cwd=spec.cwd or REPO,
             env={**os.environ, **spec.env},
             stdout=out,
             stderr=subprocess.STDOUT,
