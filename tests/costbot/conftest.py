@@ -1,6 +1,9 @@
-"""The CLI suites' shared app fixture and runner."""
+"""The CLI and settings suites' shared fixtures: the app, its runner, a config file."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import typer
@@ -21,3 +24,16 @@ def invoke(app: typer.Typer, *args: str) -> tuple[int, str, str]:
     """Run the CLI in process: (exit code, stdout, stderr)."""
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """A writer: `use_config(toml)` writes tmp_path/costbot.toml and points COSTBOT_CONFIG at it."""
+
+    def write(toml: str) -> Path:
+        config = tmp_path / "costbot.toml"
+        config.write_text(toml)
+        monkeypatch.setenv("COSTBOT_CONFIG", str(config))
+        return config
+
+    return write

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import discord
@@ -240,15 +241,11 @@ def test_an_unreachable_discord_is_one_line_naming_the_host(
 # 3. Configuration mistakes name the closest valid setting; secrets are masked everywhere.
 
 
-def test_a_misspelt_key_in_the_file_names_the_closest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = tmp_path / "costbot.toml"
-    config.write_text(
+def test_a_misspelt_key_in_the_file_names_the_closest(use_config: Callable[[str], Path]) -> None:
+    use_config(
         'data_dirr = "x"\n[service]\nprot = 9000\n[databse]\nurl = "sqlite://"\n'
         "[[discord.summaries]]\nchannel_id = 1\nhuor = 9\n"
     )
-    monkeypatch.setenv("COSTBOT_CONFIG", str(config))
     with pytest.raises(SettingsError) as caught:
         load_settings()
     message = str(caught.value)

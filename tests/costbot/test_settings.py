@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,11 +25,9 @@ def test_defaults_without_file_or_environment(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_toml_file_then_environment_override(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    use_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "costbot.toml"
-    config.write_text('[service]\nport = 9001\n[prices]\nelectricity_kwh = "0.31"\n')
-    monkeypatch.setenv("COSTBOT_CONFIG", str(config))
+    use_config('[service]\nport = 9001\n[prices]\nelectricity_kwh = "0.31"\n')
     monkeypatch.setenv("COSTBOT_SERVICE__PORT", "9002")
     settings = load_settings()
     assert settings.service.port == 9002
@@ -45,10 +44,8 @@ def test_bad_value_names_key_value_and_expectation(monkeypatch: pytest.MonkeyPat
     assert "valid number" in message
 
 
-def test_unknown_key_in_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "costbot.toml"
-    config.write_text("[database]\nurll = 'sqlite://'\n")
-    monkeypatch.setenv("COSTBOT_CONFIG", str(config))
+def test_unknown_key_in_file_is_refused(use_config: Callable[[str], Path]) -> None:
+    use_config("[database]\nurll = 'sqlite://'\n")
     with pytest.raises(SettingsError, match=r"database\.urll"):
         load_settings()
 
@@ -68,10 +65,8 @@ def test_token_comes_from_environment_and_is_masked(monkeypatch: pytest.MonkeyPa
     assert "very-secret-token" not in repr(settings)
 
 
-def test_token_in_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "costbot.toml"
-    config.write_text('[discord]\ntoken = "leaked"\n')
-    monkeypatch.setenv("COSTBOT_CONFIG", str(config))
+def test_token_in_file_is_refused(use_config: Callable[[str], Path]) -> None:
+    use_config('[discord]\ntoken = "leaked"\n')
     with pytest.raises(SettingsError, match="only from the environment"):
         load_settings()
 
