@@ -14,6 +14,7 @@ import pytest
 from bot.console import CustomerMessage, ParsedCommand, parse_line
 from bot.errors import OptionError
 from bot.settings import BotConfig, ServiceEndpoint
+from tests.bot.console_process import run_console
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST = """\
@@ -45,23 +46,7 @@ this is terrible, worst bank ever
 
 
 def _run_console(settings: BotConfig, tmp_path: Path, script: str) -> str:
-    env = {
-        **os.environ,
-        "COSTBOT_DATABASE__URL": settings.database.url,
-        "COSTBOT_DATABASE__SPOOL_PATH": str(tmp_path / "spool.jsonl"),
-        "COSTBOT_SERVICE__URL": settings.service.url,
-        "PYTHONPATH": str(ROOT),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "costbot", "console", "--charts-dir", str(tmp_path / "charts")],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    done = run_console(settings, tmp_path, script, "--charts-dir", str(tmp_path / "charts"))
     assert done.returncode == 0, done.stderr
     assert " INFO " not in done.stdout + done.stderr  # library chatter never joins a reply
     return done.stdout

@@ -3,9 +3,6 @@ as on Discord (tests/bot/test_discord_faults.py), by the same rule as the model 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -21,8 +18,8 @@ from bot.text import has_visible_character
 from models.service.validation import has_visible_character as service_rule
 from storage.db import create_db_engine
 from storage.tables import InferenceRecord, SupportOutcome
+from tests.bot.console_process import run_console
 
-ROOT = Path(__file__).resolve().parents[2]
 INVISIBLE = [
     "\u200b",
     "\u200b\u200c\u200d\u2060\ufeff",
@@ -59,23 +56,7 @@ def test_the_console_answers_nothing_records_nothing_for_invisible_lines(
     settings: BotConfig, tmp_path: Path
 ) -> None:
     script = "".join(line.replace("\n", " ") + "\n" for line in INVISIBLE)
-    env = {
-        **os.environ,
-        "COSTBOT_DATABASE__URL": settings.database.url,
-        "COSTBOT_DATABASE__SPOOL_PATH": str(tmp_path / "spool.jsonl"),
-        "COSTBOT_SERVICE__URL": settings.service.url,
-        "PYTHONPATH": str(ROOT),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "costbot", "console"],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    done = run_console(settings, tmp_path, script)
     assert (done.returncode, done.stdout.strip()) == (0, ""), done.stderr
     engine = create_db_engine(settings.database)
     try:
