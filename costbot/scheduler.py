@@ -16,7 +16,7 @@ schedules the jobs but only the leader runs them (costbot/leading.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -175,57 +175,56 @@ class _Posts:
             )
 
     def add_alerts(self, scheduler: AsyncIOScheduler, channels: list[int]) -> None:
+        """Pending budget alerts, every ALERT_INTERVAL_S."""
         if not channels:
             return
-
-        async def alerts() -> None:
-            await with_retries(
-                lambda: post_alerts(
-                    poster=self.poster,
-                    session_factory=self.sessions,
-                    channel_ids=channels,
-                    now=self.clock(),
-                ),
-                name="budget-alerts",
-                delay_s=self.retry_delay_s,
-            )
-
-        trigger = IntervalTrigger(seconds=ALERT_INTERVAL_S)
-        scheduler.add_job(
-            alerts,
-            trigger,
-            id="budget-alerts",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=utc_now(),  # alerts raised while no process ran go out at start
+        self._add_alert_job(
+            scheduler,
+            lambda: post_alerts(
+                poster=self.poster,
+                session_factory=self.sessions,
+                channel_ids=channels,
+                now=self.clock(),
+            ),
+            name="budget-alerts",
+            interval_s=ALERT_INTERVAL_S,
         )
 
     def add_forecast_alerts(self, scheduler: AsyncIOScheduler, channels: list[int]) -> None:
         """Projected-budget and spike alerts, every `forecast.check_interval_s`."""
         if not channels:
             return
+        self._add_alert_job(
+            scheduler,
+            lambda: post_forecast_alerts(
+                poster=self.poster,
+                session_factory=self.sessions,
+                costing=self.costing,
+                channel_ids=channels,
+                now=self.clock(),
+            ),
+            name="forecast-alerts",
+            interval_s=self.costing.forecast.check_interval_s,
+        )
 
+    def _add_alert_job(
+        self,
+        scheduler: AsyncIOScheduler,
+        post: Callable[[], Awaitable[object]],
+        *,
+        name: str,
+        interval_s: float,
+    ) -> None:
         async def alerts() -> None:
-            await with_retries(
-                lambda: post_forecast_alerts(
-                    poster=self.poster,
-                    session_factory=self.sessions,
-                    costing=self.costing,
-                    channel_ids=channels,
-                    now=self.clock(),
-                ),
-                name="forecast-alerts",
-                delay_s=self.retry_delay_s,
-            )
+            await with_retries(post, name=name, delay_s=self.retry_delay_s)
 
-        trigger = IntervalTrigger(seconds=self.costing.forecast.check_interval_s)
         scheduler.add_job(
             alerts,
-            trigger,
-            id="forecast-alerts",
+            IntervalTrigger(seconds=interval_s),
+            id=name,
             coalesce=True,
             max_instances=1,
-            next_run_time=utc_now(),
+            next_run_time=utc_now(),  # alerts raised while no process ran go out at start
         )
 
 
