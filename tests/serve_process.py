@@ -1,5 +1,5 @@
 """`costbot serve` in a real child process on a free loopback port: the shared start, readiness
-wait and log of the crash proofs and the replica proof."""
+wait and log of the shutdown test, the crash proofs and the replica proof."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class ServeProcess:
-    """`costbot serve` with `database`, the model in `adapters_dir` on the CPU, and `env` on top
-    (COSTBOT_* variables); its output goes to the file `<name>-<port>.log` beside the spool."""
+    """`costbot serve` on loopback with `database`, the model in `adapters_dir` on the CPU, and
+    `env` on top (COSTBOT_* variables); its output goes to `<name>-<port>.log` beside the spool."""
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class ServeProcess:
             "COSTBOT_DATABASE__SPOOL_PATH": str(database.spool_path),
             "COSTBOT_SERVICE__ADAPTERS_DIR": str(adapters_dir),
             "COSTBOT_SERVICE__DEVICE": "cpu",
+            "COSTBOT_SERVICE__HOST": "127.0.0.1",
             **env,
         }
         command = [sys.executable, "-m", "costbot", "serve", "--port", str(self.port)]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -22,52 +19,14 @@ from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
 from storage.tables import InferenceRecord
 from tests.conftest import fast_test_settings
-from tests.loopback import free_socket, running
+from tests.loopback import running
+from tests.serve_process import ServeProcess
 from tests.service.conftest import service_settings
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _count(engine: Engine) -> int:
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(InferenceRecord)).one()
-
-
-def _start_server(
-    database: DatabaseSettings, adapters_dir: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    with free_socket() as sock:
-        port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "COSTBOT_DATABASE__URL": database.url,
-        "COSTBOT_DATABASE__SPOOL_PATH": str(database.spool_path),
-        "COSTBOT_SERVICE__ADAPTERS_DIR": str(adapters_dir),
-        "COSTBOT_SERVICE__DEVICE": "cpu",
-        "COSTBOT_SERVICE__MAX_WAIT_MS": "400",
-        "COSTBOT_SERVICE__MAX_BATCH_SIZE": "64",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "costbot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"server not ready: {process.communicate()[0].decode()[-3000:]}")
 
 
 async def _requests_then_sigterm(url: str, process: subprocess.Popen[bytes], n: int) -> list[int]:
@@ -90,11 +49,14 @@ def test_sigterm_serves_queued_requests_and_flushes_records(
     db_settings = fast_test_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
     engine = create_db_engine(db_settings)
     upgrade(engine)
-    process, url = _start_server(db_settings, adapters_dir)
+    batches = {"COSTBOT_SERVICE__MAX_WAIT_MS": "400", "COSTBOT_SERVICE__MAX_BATCH_SIZE": "64"}
+    service = ServeProcess(db_settings, adapters_dir, env=batches, name="service")
+    process = service.process
     try:
-        _wait_ready(process, url)
-        statuses = asyncio.run(_requests_then_sigterm(url, process, 24))
-        output = process.communicate(timeout=60)[0].decode()
+        service.wait_ready(timeout_s=90)
+        statuses = asyncio.run(_requests_then_sigterm(service.url, process, 24))
+        process.wait(timeout=60)
+        output = service.output()
     finally:
         if process.poll() is None:
             process.kill()
