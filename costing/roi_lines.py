@@ -77,12 +77,19 @@ def outcome_lines(report: RoiReport) -> list[RoiLine]:
 
 def money_lines(report: RoiReport) -> list[RoiLine]:
     """Value, cost and the derived figures."""
+    return [
+        *_value_lines(report),
+        *_cost_lines(report),
+        *_derived_lines(report),
+        *_beside_roi_lines(report),
+    ]
+
+
+def _value_lines(report: RoiReport) -> list[RoiLine]:
     cur = report.currency
     ticket = " then ".join(f"{t} {cur}" for t in report.ticket_costs) or "no"
     rate = report.inputs.unconfirmed_answer_rate if report.inputs else "?"
-    penalty = report.inputs.wrong_answer_penalty if report.inputs else "?"
-    fixed = "pro-rated to the period so far" if report.projection else "whole period"
-    lines = [
+    return [
         RoiLine(
             "value, measured",
             money(report.value, cur),
@@ -94,6 +101,15 @@ def money_lines(report: RoiReport) -> list[RoiLine]:
             money(report.value_assumed, cur),
             f"configured: unsettled answers × ticket × {rate}; not in the ROI",
         ),
+    ]
+
+
+def _cost_lines(report: RoiReport) -> list[RoiLine]:
+    """The cost and its parts (indented)."""
+    cur = report.currency
+    penalty = report.inputs.wrong_answer_penalty if report.inputs else "?"
+    fixed = "pro-rated to the period so far" if report.projection else "whole period"
+    return [
         RoiLine("cost", money(report.cost, cur), "inference + idle + training + wrong answers"),
         RoiLine(
             "inference",
@@ -115,12 +131,18 @@ def money_lines(report: RoiReport) -> list[RoiLine]:
             f"reopened × (ticket + {penalty} {cur} penalty, configured)",
             indent=True,
         ),
+    ]
+
+
+def _derived_lines(report: RoiReport) -> list[RoiLine]:
+    """ROI, payback and break-even."""
+    return [
         RoiLine("ROI", figures.percent(report.roi), "(measured value − cost) / cost"),
         RoiLine(
             "payback",
             figures.days(report.payback_days),
-            f"{money(report.unamortised, cur)} not yet amortised ÷ net value per day "
-            f"over {_window(report)}",
+            f"{money(report.unamortised, report.currency)} not yet amortised ÷ net value per "
+            f"day over {_window(report)}",
         ),
         RoiLine(
             "break-even",
@@ -133,14 +155,19 @@ def money_lines(report: RoiReport) -> list[RoiLine]:
             "contained conversations a month covering a month of fixed cost",
         ),
     ]
-    lines.append(
+
+
+def _beside_roi_lines(report: RoiReport) -> list[RoiLine]:
+    """R&D spend, the projection's whole-period fixed cost and revenue: not in the ROI."""
+    cur = report.currency
+    lines = [
         RoiLine(
             "R&D spend",
             money(report.rnd_spend, cur),
             f"training runs never deployed, in the period ({money(report.rnd_to_date, cur)} "
             "to date); not in the ROI",
         )
-    )
+    ]
     if report.projection is not None:
         whole = figures.moment(report.projection.end, report.timezone)
         lines.append(
