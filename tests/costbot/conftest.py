@@ -10,6 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from costbot.cli import app as costbot_app
+from costbot.errors import SettingsError
+from costbot.settings import load_settings
 from storage.settings import DatabaseSettings
 
 
@@ -37,3 +39,10 @@ def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str
         return config
 
     return write
+
+
+def load_error() -> str:
+    """The message load_settings refuses the present file and environment with."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    return str(caught.value)

@@ -10,6 +10,7 @@ import pytest
 from costbot.errors import SettingsError
 from costbot.reference import render_reference
 from costbot.settings import Settings, load_settings, mask_url, masked_dump
+from tests.costbot.conftest import load_error
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,9 +37,7 @@ def test_toml_file_then_environment_override(
 
 def test_bad_value_names_key_value_and_expectation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COSTBOT_SERVICE__MAX_WAIT_MS", "soon")
-    with pytest.raises(SettingsError) as caught:
-        load_settings()
-    message = str(caught.value)
+    message = load_error()
     assert "service.max_wait_ms" in message
     assert "'soon'" in message
     assert "valid number" in message
