@@ -46,6 +46,18 @@ def server_only() -> app_commands.AppCommandContext:
     return app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False)
 
 
+def server_group(name: str, description: str, **options: Any) -> app_commands.Group:
+    """A slash-command group of server data: guild-only, in servers only; `options` go to
+    app_commands.Group (e.g. default_permissions)."""
+    return app_commands.Group(
+        name=name,
+        description=description,
+        guild_only=True,
+        allowed_contexts=server_only(),
+        **options,
+    )
+
+
 def is_guild_only(command: object) -> bool:
     """Whether an app command (or the top-level group it sits in) is marked guild-only."""
     if not isinstance(command, app_commands.Command):

@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 
 from discord import app_commands
 
-from bot.commands.spec import SPECS_BY_NAME
+from bot.commands.spec import MAX_PERIOD_CHARS, SPECS_BY_NAME
 
 T = TypeVar("T")
+Period = app_commands.Range[str, 1, MAX_PERIOD_CHARS]  # a period option, bounded as the spec
 
 
 def description(name: str) -> str:

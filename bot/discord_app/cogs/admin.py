@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.commands.spec import MAX_BUDGET, MAX_PRICE, MIN_BUDGET
 from bot.discord_app.cogs._spec import description, from_spec
-from bot.discord_app.guards import server_only
+from bot.discord_app.guards import server_group
 
 if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
@@ -28,12 +28,8 @@ manage_guild = app_commands.checks.has_permissions(manage_guild=True)
 class AdminCog(commands.Cog):
     """Budgets and prices, for members with Manage Server."""
 
-    admin = app_commands.Group(
-        name="admin",
-        description="Change budgets and prices (Manage Server).",
-        default_permissions=MANAGE,
-        guild_only=True,
-        allowed_contexts=server_only(),
+    admin = server_group(
+        "admin", "Change budgets and prices (Manage Server).", default_permissions=MANAGE
     )
     budget = app_commands.Group(name="budget", description="Monthly limits.", parent=admin)
     prices = app_commands.Group(name="prices", description="The price sheet.", parent=admin)

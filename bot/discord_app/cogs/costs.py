@@ -9,31 +9,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands.spec import MAX_PERIOD_CHARS
-from bot.discord_app.cogs._spec import description, from_spec
-from bot.discord_app.guards import server_only
+from bot.discord_app.cogs._spec import Period, description, from_spec
+from bot.discord_app.guards import server_group
 
 if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
-
-Period = app_commands.Range[str, 1, MAX_PERIOD_CHARS]
 
 
 class CostsCog(commands.Cog):
     """What it costs, what it is worth, and what may be spent."""
 
-    budget = app_commands.Group(
-        name="budget",
-        description="Monthly spending limits.",
-        guild_only=True,
-        allowed_contexts=server_only(),
-    )
-    report = app_commands.Group(
-        name="report",
-        description="Cost and ROI summaries.",
-        guild_only=True,
-        allowed_contexts=server_only(),
-    )
+    budget = server_group("budget", "Monthly spending limits.")
+    report = server_group("report", "Cost and ROI summaries.")
 
     def __init__(self, bot: CostBot) -> None:
         self.bot = bot

@@ -8,13 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands.spec import MAX_PERIOD_CHARS
-from bot.discord_app.cogs._spec import description, from_spec
+from bot.discord_app.cogs._spec import Period, description, from_spec
 
 if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
-
-Period = app_commands.Range[str, 1, MAX_PERIOD_CHARS]
 
 
 class OutlookCog(commands.Cog):

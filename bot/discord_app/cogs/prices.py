@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.cogs._spec import description
-from bot.discord_app.guards import server_only
+from bot.discord_app.guards import server_group
 
 if TYPE_CHECKING:
     from bot.discord_app.app import CostBot
@@ -18,12 +17,7 @@ if TYPE_CHECKING:
 class PricesCog(commands.Cog):
     """The versioned price sheet."""
 
-    prices = app_commands.Group(
-        name="prices",
-        description="The prices costs are computed with.",
-        guild_only=True,
-        allowed_contexts=server_only(),
-    )
+    prices = server_group("prices", "The prices costs are computed with.")
 
     def __init__(self, bot: CostBot) -> None:
         self.bot = bot
