@@ -20,6 +20,19 @@ TABLES = {
 }
 
 
+def _columns(engine: Engine, table: str) -> set[str]:
+    return {c["name"] for c in inspect(engine).get_columns(table)}
+
+
+def _round_trip(engine: Engine, *, table: str, added: set[str], down_to: str) -> None:
+    """`added` columns of `table` are there at head, gone at `down_to`, back after upgrade."""
+    assert added <= _columns(engine, table)
+    downgrade(engine, down_to)
+    assert added.isdisjoint(_columns(engine, table))
+    upgrade(engine)
+    assert current_revision(engine) == HEAD and added <= _columns(engine, table)
+
+
 def test_upgrade_creates_every_table_with_time_indexes(engine: Engine) -> None:
     inspector = inspect(engine)
     assert set(inspector.get_table_names()) >= TABLES
@@ -49,47 +62,28 @@ def test_0003_drops_the_unused_request_id_index_and_restores_it(engine: Engine) 
 
 
 def test_0004_adds_conversations_and_links_outcomes_and_goes_back(engine: Engine) -> None:
-    def outcome_columns() -> set[str]:
-        return {c["name"] for c in inspect(engine).get_columns("support_outcome")}
-
-    assert "conversation_uid" in outcome_columns()
+    assert "conversation_uid" in _columns(engine, "support_outcome")
     downgrade(engine, "0003")
     assert {"support_conversation", "support_event"}.isdisjoint(inspect(engine).get_table_names())
-    assert "conversation_uid" not in outcome_columns()
+    assert "conversation_uid" not in _columns(engine, "support_outcome")
     upgrade(engine)
-    assert current_revision(engine) == HEAD and "conversation_uid" in outcome_columns()
+    assert current_revision(engine) == HEAD
+    assert "conversation_uid" in _columns(engine, "support_outcome")
 
 
 def test_0005_adds_the_replica_and_time_shares_and_goes_back(engine: Engine) -> None:
-    def record_columns() -> set[str]:
-        return {c["name"] for c in inspect(engine).get_columns("inference_record")}
-
     added = {"replica_id", "wall_us", "cpu_us", "gpu_us"}
-    assert added <= record_columns()
-    downgrade(engine, "0004")
-    assert added.isdisjoint(record_columns())
-    upgrade(engine)
-    assert current_revision(engine) == HEAD and added <= record_columns()
+    _round_trip(engine, table="inference_record", added=added, down_to="0004")
 
 
 def test_0006_adds_message_facts_to_support_events_and_goes_back(engine: Engine) -> None:
-    def event_columns() -> set[str]:
-        return {c["name"] for c in inspect(engine).get_columns("support_event")}
-
     added = {"message_id", "intent", "confidence", "text"}
-    assert added <= event_columns()
-    downgrade(engine, "0005")
-    assert added.isdisjoint(event_columns())
-    upgrade(engine)
-    assert current_revision(engine) == HEAD and added <= event_columns()
+    _round_trip(engine, table="support_event", added=added, down_to="0005")
 
 
 def test_0007_gives_training_runs_a_currency_and_datasets_and_goes_back(engine: Engine) -> None:
-    def run_columns() -> set[str]:
-        return {c["name"] for c in inspect(engine).get_columns("training_run")}
-
     downgrade(engine, "0006")
-    assert {"currency", "datasets"}.isdisjoint(run_columns())
+    assert {"currency", "datasets"}.isdisjoint(_columns(engine, "training_run"))
     with engine.begin() as connection:  # an existing run gets USD and no dataset versions
         connection.execute(
             text(
@@ -103,7 +97,9 @@ def test_0007_gives_training_runs_a_currency_and_datasets_and_goes_back(engine: 
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == HEAD and {"currency", "datasets"} <= run_columns()
+    assert current_revision(engine) == HEAD and {"currency", "datasets"} <= _columns(
+        engine, "training_run"
+    )
     with engine.connect() as connection:
         row = connection.execute(text("SELECT currency, datasets FROM training_run")).one()
     assert row[0] == "USD" and row[1] in ([], "[]")
