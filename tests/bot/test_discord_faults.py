@@ -20,26 +20,21 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from bot.discord_app.app import BotDeps, build_bot
-from bot.settings import BotConfig, DiscordSettings, ServiceEndpoint
+from bot.settings import BotConfig, ServiceEndpoint
 from storage.db import SessionFactory
 from storage.tables import SupportOutcome
 from tests.bot.discord_harness import (
-    CHANNEL_ID,
     GUILD_ID,
     Call,
     Harness,
     RecordingHTTP,
     RecordingWebhook,
 )
+from tests.bot.discord_setup import with_discord
 from tests.loopback import running
 
 DEFERRED, MESSAGE = 5, 4
 COMMANDS_PATH = "/applications/{application_id}/guilds/{guild_id}/commands"
-
-
-def discord_settings(settings: BotConfig, **discord_options: Any) -> BotConfig:
-    values = {"sync_guild_id": GUILD_ID, "support_channel_ids": [CHANNEL_ID], "cooldown_s": 0}
-    return replace(settings, discord=DiscordSettings(**{**values, **discord_options}))
 
 
 def http_error(kind: type[discord.HTTPException], status: int, code: int, text: str) -> Any:
@@ -118,7 +113,7 @@ async def test_a_refused_sync_is_one_warning_and_the_bot_runs_on(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.discord_app")
     async with httpx.AsyncClient() as http:
-        harness = await login(discord_settings(settings), sessions, http, refuse=error)
+        harness = await login(with_discord(settings), sessions, http, refuse=error)
         try:
             warnings = [r for r in caplog.records if r.name.startswith("bot.")]
             assert len(warnings) == 1 and cause in warnings[0].getMessage()
@@ -150,7 +145,7 @@ async def test_a_sync_held_up_by_a_long_rate_limit_does_not_hold_up_the_bot(
     caplog.set_level(logging.WARNING, logger="bot.discord_app")
     async with httpx.AsyncClient() as http:
         deps = BotDeps(session_factory=sessions, record=lambda _: None, scheduler=lambda: None)
-        bot = build_bot(discord_settings(settings), http_client=http, deps=deps)
+        bot = build_bot(with_discord(settings), http_client=http, deps=deps)
         HangingHTTP().install(bot.http)
         await asyncio.wait_for(bot.login("test-token"), 10)
         await bot.close()
@@ -162,7 +157,7 @@ async def test_sync_only_when_the_command_set_changed_or_on_request(
     settings: BotConfig, sessions: SessionFactory, tmp_path: Path
 ) -> None:
     record = tmp_path / "commands.json"
-    config = discord_settings(settings)
+    config = with_discord(settings)
     async with httpx.AsyncClient() as http:
         counts = []
         for mode in ("changed", "changed", "always", "never"):
@@ -170,7 +165,7 @@ async def test_sync_only_when_the_command_set_changed_or_on_request(
             counts.append(len(syncs(harness)))
             await harness.bot.close()
         assert counts == [1, 0, 1, 0]
-        other_guild = discord_settings(settings, sync_guild_id=GUILD_ID + 1)
+        other_guild = with_discord(settings, sync_guild_id=GUILD_ID + 1)
         harness = await login(other_guild, sessions, http, sync_record=record)
         assert len(syncs(harness)) == 1  # another target: its own record
         await harness.bot.close()
@@ -183,10 +178,10 @@ async def test_a_refused_sync_is_tried_again_at_the_next_start(
     refused = http_error(discord.Forbidden, 403, 50001, "Missing Access")
     async with httpx.AsyncClient() as http:
         first = await login(
-            discord_settings(settings), sessions, http, refuse=refused, sync_record=record
+            with_discord(settings), sessions, http, refuse=refused, sync_record=record
         )
         await first.bot.close()
-        second = await login(discord_settings(settings), sessions, http, sync_record=record)
+        second = await login(with_discord(settings), sessions, http, sync_record=record)
         await second.bot.close()
     assert (len(syncs(first)), len(syncs(second))) == (1, 1)
 
@@ -214,7 +209,7 @@ def slow_failing_service() -> Iterator[str]:
 async def slow_harness(
     settings: BotConfig, sessions: SessionFactory, slow_failing_service: str
 ) -> AsyncIterator[Harness]:
-    config = replace(discord_settings(settings), service=ServiceEndpoint(slow_failing_service, 5))
+    config = replace(with_discord(settings), service=ServiceEndpoint(slow_failing_service, 5))
     async with httpx.AsyncClient() as http:
         harness = await login(config, sessions, http)
         harness.bot.defer_after_s = 0.05
@@ -260,7 +255,7 @@ async def test_a_public_answer_after_the_defer_is_not_deleted(harness_fast: Harn
 @pytest.fixture
 async def harness_fast(settings: BotConfig, sessions: SessionFactory) -> AsyncIterator[Harness]:
     async with httpx.AsyncClient() as http:
-        harness = await login(discord_settings(settings), sessions, http)
+        harness = await login(with_discord(settings), sessions, http)
         try:
             yield harness
         finally:
@@ -270,7 +265,7 @@ async def harness_fast(settings: BotConfig, sessions: SessionFactory) -> AsyncIt
 async def test_no_internal_address_when_the_service_is_down(
     settings: BotConfig, sessions: SessionFactory, unused_url: str
 ) -> None:
-    config = replace(discord_settings(settings), service=ServiceEndpoint(url=unused_url))
+    config = replace(with_discord(settings), service=ServiceEndpoint(url=unused_url))
     async with httpx.AsyncClient() as http:
         harness = await login(config, sessions, http)
         try:
