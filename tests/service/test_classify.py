@@ -137,14 +137,20 @@ def test_bf16_serving_agrees_with_fp32(
     settings = service_settings(database, adapters_dir)
     body = {"texts": ["my card was stolen", "what is the exchange rate", "awful service"]}
     scores = {}
-    for precision in ("fp32", "bf16"):
-        app = create_app(settings, model=served_model, options=ServeOptions(precision=precision))
-        with running(app) as url:
-            reply = httpx.post(f"{url}/v1/classify", json=body, timeout=30)
-        assert reply.status_code == 200, reply.text
-        scores[precision] = [
-            item["predictions"]["intent"]["top"][0]["score"] for item in reply.json()["results"]
-        ]
+    onnx = served_model.classifier.forward
+    served_model.classifier.use(None)  # bf16 autocast is a torch-engine feature
+    try:
+        for precision in ("fp32", "bf16"):
+            options = ServeOptions(precision=precision)
+            app = create_app(settings, model=served_model, options=options)
+            with running(app) as url:
+                reply = httpx.post(f"{url}/v1/classify", json=body, timeout=30)
+            assert reply.status_code == 200, reply.text
+            scores[precision] = [
+                item["predictions"]["intent"]["top"][0]["score"] for item in reply.json()["results"]
+            ]
+    finally:
+        served_model.classifier.use(onnx)
     assert scores["fp32"] != scores["bf16"], "bf16 should have changed the arithmetic"
     for fp32, bf16 in zip(scores["fp32"], scores["bf16"], strict=True):
         assert abs(fp32 - bf16) < 0.05
