@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import re
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +23,13 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, select
 
 from benchmarks.record import machine
-from benchmarks.service.harness import banking_texts, cpu_model, empty_config, server
+from benchmarks.service.harness import (
+    banking_texts,
+    cpu_model,
+    empty_config,
+    server,
+    throwaway_postgres,
+)
 from benchmarks.service.load import bodies_from_texts, run_load
 from storage.db import create_db_engine
 from storage.migrate import upgrade
@@ -32,7 +37,7 @@ from storage.settings import DatabaseSettings
 from storage.spool import family_spools
 from storage.tables import InferenceRecord
 from storage.writer import RecordWriter
-from tests.pg_cluster import PostgresCluster, find_pg_bin
+from tests.pg_cluster import PostgresCluster
 
 
 def _count(engine: Engine) -> int:
@@ -152,15 +157,7 @@ def main() -> None:
     parser.add_argument("--expected-rps", type=float, default=200.0, help="to place the outage")
     parser.add_argument("--runs", default="steady,outage")
     args = parser.parse_args()
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        raise SystemExit("PostgreSQL server binaries not installed")
-    root = Path(tempfile.mkdtemp(prefix="costbot-bench-"))
-    # not under `root`: the server runs as the postgres user, which cannot enter it
-    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="costbot-bench-pg-")), bin_dir)
-    cluster.init()
-    cluster.start()
-    try:
+    with throwaway_postgres() as (cluster, root):
         database = _database(cluster, root)
         engine = create_db_engine(database)
         upgrade(engine)
@@ -173,8 +170,6 @@ def main() -> None:
                 out.flush()
                 print(row, flush=True)
         engine.dispose()
-    finally:
-        cluster.stop("immediate")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,14 @@ from benchmarks.service.harness import (
     banking_texts,
     empty_config,
     free_port,
+    throwaway_postgres,
     wait_ready,
 )
 from benchmarks.service.load import bodies_from_texts, run_load
 from storage.db import create_db_engine
 from storage.migrate import upgrade
 from storage.settings import DatabaseSettings
-from tests.pg_cluster import PostgresCluster, find_pg_bin
+from tests.pg_cluster import PostgresCluster
 
 
 def _database(cluster: PostgresCluster, name: str, root: Path) -> DatabaseSettings:
@@ -115,22 +115,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--replicas", type=int, default=2)
     args = parser.parse_args()
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        raise SystemExit("PostgreSQL server binaries not installed")
-    root = Path(tempfile.mkdtemp(prefix="costbot-bench-"))
-    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="costbot-bench-pg-")), bin_dir)
-    cluster.init()
-    cluster.start()
-    try:
-        with args.out.open("a") as out:
-            for replicas in (0, args.replicas):
-                row = one_run(cluster, args=args, replicas=replicas, root=root)
-                out.write(json.dumps(row) + "\n")
-                out.flush()
-                print(row, flush=True)
-    finally:
-        cluster.stop("immediate")
+    with throwaway_postgres() as (cluster, root), args.out.open("a") as out:
+        for replicas in (0, args.replicas):
+            row = one_run(cluster, args=args, replicas=replicas, root=root)
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

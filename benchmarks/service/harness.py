@@ -9,12 +9,15 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.pg_cluster import PostgresCluster, find_pg_bin
 
 REPO = Path(__file__).resolve().parents[2]
 BANKING77 = REPO.parent / "shared" / "data" / "banking77" / "train.csv"
@@ -64,6 +67,24 @@ def server(
             process.wait(120)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[tuple[PostgresCluster, Path]]:
+    """A started PostgreSQL cluster of its own and a scratch folder for the run; the cluster is
+    stopped at the end. Raises SystemExit when PostgreSQL's server binaries are not installed."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL server binaries not installed")
+    root = Path(tempfile.mkdtemp(prefix="costbot-bench-"))
+    # not under `root`: the server runs as the postgres user, which cannot enter it
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix="costbot-bench-pg-")), bin_dir)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster, root
+    finally:
+        cluster.stop("immediate")
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
