@@ -87,19 +87,26 @@ def throwaway_postgres() -> Iterator[tuple[PostgresCluster, Path]]:
         cluster.stop("immediate")
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    """Block until /readyz answers 200."""
+def wait_ready(
+    url: str,
+    process: subprocess.Popen[bytes],
+    *,
+    path: str = "/readyz",
+    timeout: float = 180,
+) -> None:
+    """Block until `path` answers 200 (RuntimeError if the server exits first, TimeoutError
+    after `timeout` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
+            raise RuntimeError(f"server at {url} exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.25)
-    raise TimeoutError("server not ready")
+    raise TimeoutError(f"server at {url} not ready after {timeout:g}s")
 
 
 def median_of(runs: list[dict[str, float | int]], key: str) -> float:

@@ -42,10 +42,10 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from benchmarks.record import machine, write_line
-from benchmarks.service.harness import banking_texts, empty_config, free_port
+from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
 from benchmarks.service.load import bodies_from_texts, run_load
 from benchmarks.service.peers.common import labels
-from benchmarks.service.peers.servers import Spec, specs, start, wait_ready
+from benchmarks.service.peers.servers import Spec, specs, start
 from models.paths import default_model_dir
 
 CONCURRENCY = (1, 8, 64)
@@ -162,7 +162,7 @@ def measure(args: argparse.Namespace, chosen: list[Spec], folder: Path) -> list[
         live = {spec.name: stack.enter_context(start(spec, port=free_port())) for spec in chosen}
         for spec in chosen:
             url, process = live[spec.name]
-            wait_ready(url, process, path=spec.ready_path)
+            wait_ready(url, process, path=spec.ready_path, timeout=300)
         for spec in chosen:  # warm up each server (first calls allocate)
             url, process = live[spec.name]
             one_run(spec, url, process.pid, texts, c=8, seconds=1.0)

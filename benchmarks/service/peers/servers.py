@@ -7,13 +7,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from benchmarks.service.harness import REPO
 from benchmarks.service.peers.st_export import write_sentence_transformer
@@ -120,23 +117,6 @@ def infinity_specs(model: Path, folder: Path, bin_dir: Path) -> list[Spec]:
 def peers_of(module: str) -> list[str]:
     """The command that runs one peer server module."""
     return [sys.executable, "-m", f"benchmarks.service.peers.{module}"]
-
-
-def wait_ready(
-    url: str, process: subprocess.Popen[bytes], *, path: str, timeout: float = 300
-) -> None:
-    """Block until `path` answers 200 (RuntimeError if the server exits first)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server at {url} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}{path}", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"server at {url} not ready after {timeout:g}s")
 
 
 @contextmanager
