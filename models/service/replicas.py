@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import re
 import signal
+import time
 from typing import TYPE_CHECKING, Any
 
 from models.service.edge import UnprotectedServiceError, is_loopback
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "costbot"
 DEPLOYMENT = "model-service"
 DRAIN_GRACE_S = 5.0
+RESCALE_TIMEOUT_S = 120.0  # a removed replica drains for up to request_timeout_s + 5 s
 
 
 class RayMissingError(ImportError):
@@ -64,20 +67,34 @@ def autoscaling(config: ServiceConfig, *, replicas: int) -> dict[str, Any]:
     }
 
 
+def code_version(config: ServiceConfig) -> str:
+    """The deployment's version: a hash of the settings (not of N). Deploying again with the same
+    settings and another N is then Ray Serve's in-place update: replicas are added, or removed
+    gracefully, rather than all replaced. The Ray address is left out: the driver that rescales
+    names the cluster the first one started."""
+    same = dataclasses.replace(
+        config, service=config.service.model_copy(update={"ray_address": ""})
+    )
+    return hashlib.sha256(repr(same).encode()).hexdigest()[:16]
+
+
 def deployment(config: ServiceConfig, *, replicas: int) -> Any:
     """The Ray Serve application: one deployment of the model service, ingress `create_app`."""
     from ray import serve
+
+    scaling = autoscaling(config, replicas=replicas)
 
     def build() -> FastAPI:  # runs on the replica, once
         from models.service.app import create_app
 
         replica = replica_id_of(serve.get_replica_context())
         # Replicas may share a host (always with a local Ray): estimate rather than overcharge.
-        return create_app(replica_config(config, replica_id=replica, shared_host=replicas > 1))
+        shared = scaling["max_replicas"] > 1
+        return create_app(replica_config(config, replica_id=replica, shared_host=shared))
 
     @serve.deployment(
         name=DEPLOYMENT,
-        autoscaling_config=autoscaling(config, replicas=replicas),
+        autoscaling_config=scaling,
         max_ongoing_requests=config.service.max_ongoing_requests,
         graceful_shutdown_timeout_s=config.service.request_timeout_s + DRAIN_GRACE_S,
         ray_actor_options={"num_cpus": 0},
@@ -87,15 +104,18 @@ def deployment(config: ServiceConfig, *, replicas: int) -> Any:
         """A replica of the model service (the routes are create_app's)."""
 
     built: Any = ModelService  # a Ray Serve Deployment once decorated
-    return built.bind()
+    # `version` is how Serve's own config files mark "same code" (the public option is gone).
+    return built.options(version=code_version(config), _internal=True).bind()
 
 
 def run_replicas(
     config: ServiceConfig, *, replicas: int, host: str | None = None, port: int | None = None
 ) -> None:
     """Start Ray (local, or the cluster at ``service.ray_address``), run the replicas answering
-    on host:port (default: the settings'), and block until Ctrl-C / SIGTERM. Raises
-    RayMissingError without Ray Serve, UnprotectedServiceError beyond loopback without a token."""
+    on host:port (default: the settings'), and block until Ctrl-C / SIGTERM. On a Ray cluster
+    where the costbot application already runs, rescale it to N replicas instead and return
+    (`rescale`). Raises RayMissingError without Ray Serve, UnprotectedServiceError beyond
+    loopback without a token."""
     host, port = host or config.service.host, port or config.service.port
     if not is_loopback(host) and config.service_token() is None:
         raise UnprotectedServiceError(host)
@@ -105,14 +125,46 @@ def run_replicas(
     except ImportError:
         raise RayMissingError() from None
     address = config.service.ray_address or None
-    ray.init(address=address, include_dashboard=False, log_to_driver=True)
+    context = ray.init(address=address, include_dashboard=False, log_to_driver=True)
+    if address and APP_NAME in serve.status().applications:
+        try:
+            rescale(config, replicas=replicas)
+        finally:
+            ray.shutdown()  # this driver only: the application runs on
+        return
     # SIGTERM (docker stop, kill) stops the replicas like Ctrl-C: each drains and flushes.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     serve.start(http_options={"host": host, "port": port})
+    gcs = getattr(context, "address_info", {}).get("gcs_address", "")
     log.info("model service: %d Ray Serve replicas on http://%s:%d", replicas, host, port)
+    log.info("Ray at %s (rescale: that service.ray_address, costbot serve --replicas N)", gcs)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C / SIGTERM: stop, exit 0
             serve.run(deployment(config, replicas=replicas), name=APP_NAME, blocking=True)
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+def rescale(config: ServiceConfig, *, replicas: int, timeout_s: float = RESCALE_TIMEOUT_S) -> None:
+    """Set the running application to N replicas (N to ``service.max_replicas`` while
+    autoscaling) in place, and wait until exactly that many run and none is still stopping:
+    a removed replica drains its requests and flushes its record writer first. Needs a driver
+    connected to the cluster; raises TimeoutError after `timeout_s` seconds."""
+    from ray import serve
+
+    want = autoscaling(config, replicas=replicas)["min_replicas"]
+    serve.run(deployment(config, replicas=replicas), name=APP_NAME, blocking=False)
+    deadline = time.monotonic() + timeout_s
+    while (states := _replica_states(serve)) != {"RUNNING": want}:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Ray Serve did not reach {want} replicas: {states}")
+        time.sleep(0.2)
+    log.info("model service rescaled to %d Ray Serve replicas", want)
+
+
+def _replica_states(serve: Any) -> dict[str, int]:
+    """How many of the deployment's replicas are in each state, e.g. {"RUNNING": 2}."""
+    deployments = serve.status().applications[APP_NAME].deployments
+    states = deployments[DEPLOYMENT].replica_states
+    return {str(getattr(state, "value", state)): n for state, n in states.items() if n}

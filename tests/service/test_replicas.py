@@ -77,3 +77,11 @@ def test_serve_with_replicas_beyond_loopback_needs_a_token() -> None:
     result = CliRunner().invoke(costbot_app, ["serve", "--replicas", "2", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "0.0.0.0" in result.stderr and "token" in result.stderr.lower()
+
+
+def test_the_deployment_version_follows_the_settings_but_not_the_ray_address() -> None:
+    from models.service.replicas import code_version
+
+    same = code_version(_config(port=9000))
+    assert code_version(_config(port=9000, ray_address="10.0.0.1:6379")) == same
+    assert code_version(_config(port=9001)) != same  # other settings: replicas replaced
