@@ -198,6 +198,7 @@ class OnnxForward:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.tasks = list(tasks)
+        self.threads = options.intra_op_num_threads
         self._session: Any = ort.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
