@@ -21,20 +21,27 @@ from storage.leader import Leadership
 from storage.types import utc_now
 
 LEADER_CHECK_JOB = "leader-check"
-LEADER_CHECK_S = 15  # how soon a follower takes over once the leader's connection is gone
+LEADER_CHECK_S = 15  # default of aggregation.leader_check_s: how soon a follower takes over
 
 
 class LeaderScheduler(AsyncIOScheduler):
     """An AsyncIOScheduler whose jobs run only while this process leads (always without a
     leadership, as with one process on SQLite)."""
 
-    def __init__(self, *, leadership: Leadership | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        leadership: Leadership | None = None,
+        check_s: float = LEADER_CHECK_S,
+        **options: Any,
+    ) -> None:
+        """`check_s`: seconds between leader checks (`aggregation.leader_check_s`)."""
         super().__init__(**options)
         self.leadership = leadership
         if leadership is not None:
             super().add_job(
                 leadership.refresh,
-                IntervalTrigger(seconds=LEADER_CHECK_S),
+                IntervalTrigger(seconds=check_s),
                 id=LEADER_CHECK_JOB,
                 coalesce=True,
                 max_instances=1,

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 AGGREGATION_JOB = "costbot-aggregation"
 IDLE_CLOSE_JOB = "support-idle-close"
 IDLE_CLOSE_INTERVAL_S = 60  # a conversation is closed at most a minute after its timeout
-ALERT_INTERVAL_S = 60
 SUMMARY_GRACE_S = 3600  # a summary posted up to an hour late is still worth posting
 Clock = Callable[[], datetime]
 
@@ -57,7 +56,11 @@ def build_scheduler(
     """A scheduler (not started): aggregation; with support settings, the idle close of
     support conversations; with a poster, summaries and budget alerts too. With a `leadership`,
     each job runs only while this process leads (one leader per database)."""
-    scheduler = LeaderScheduler(leadership=leadership, timezone=costing.timezone)
+    scheduler = LeaderScheduler(
+        leadership=leadership,
+        check_s=costing.aggregation.leader_check_s,
+        timezone=costing.timezone,
+    )
     _add_aggregation(scheduler, session_factory, costing=costing, clock=clock)
     if support is not None:
         _add_idle_close(scheduler, session_factory, support=support, clock=clock)
@@ -78,7 +81,8 @@ def _add_aggregation(
     clock: Clock,
 ) -> None:
     def job() -> None:
-        run = run_job(session_factory, now=clock(), timezone=costing.timezone)
+        settle_s = costing.aggregation.settle_s
+        run = run_job(session_factory, now=clock(), timezone=costing.timezone, settle_s=settle_s)
         log.info(
             "aggregation folded %d records; %d new alerts", run.aggregation.folded, len(run.alerts)
         )
@@ -175,7 +179,7 @@ class _Posts:
             )
 
     def add_alerts(self, scheduler: AsyncIOScheduler, channels: list[int]) -> None:
-        """Pending budget alerts, every ALERT_INTERVAL_S."""
+        """Pending budget alerts, every `aggregation.alert_interval_s`."""
         if not channels:
             return
         self._add_alert_job(
@@ -187,7 +191,7 @@ class _Posts:
                 now=self.clock(),
             ),
             name="budget-alerts",
-            interval_s=ALERT_INTERVAL_S,
+            interval_s=self.costing.aggregation.alert_interval_s,
         )
 
     def add_forecast_alerts(self, scheduler: AsyncIOScheduler, channels: list[int]) -> None:

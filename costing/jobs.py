@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from costing.aggregation import AggregationResult, aggregate
+from costing.aggregation import DEFAULT_SETTLE_S, AggregationResult, aggregate
 from costing.budgets import AlertView, check_budgets
 from storage.db import SessionFactory
 
@@ -19,8 +19,15 @@ class JobRun:
     alerts: tuple[AlertView, ...]
 
 
-def run_job(session_factory: SessionFactory, *, now: datetime, timezone: str = "UTC") -> JobRun:
-    """Aggregate, then check the budgets against the fresh totals."""
-    result = aggregate(session_factory, now=now)
+def run_job(
+    session_factory: SessionFactory,
+    *,
+    now: datetime,
+    timezone: str = "UTC",
+    settle_s: float = DEFAULT_SETTLE_S,
+) -> JobRun:
+    """Aggregate (records settled `settle_s` seconds), then check the budgets against the fresh
+    totals."""
+    result = aggregate(session_factory, now=now, settle_s=settle_s)
     alerts = check_budgets(session_factory, now=now, timezone=timezone)
     return JobRun(result, tuple(alerts))

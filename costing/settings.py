@@ -87,10 +87,19 @@ class MeterSettings(Section):
 
 
 class AggregationSettings(Section):
-    """The roll-up job, and the time zone days, weeks and months are counted in."""
+    """The scheduled work (the roll-up job, budget alerts, the leader check), and the time zone
+    days, weeks and months are counted in."""
 
     interval_s: int = Field(default=300, ge=5, le=86_400)
     timezone: str = "UTC"
+    # The roll-up folds a record only once the largest id seen has aged this long: the longest a
+    # writer's transaction may take to commit after taking its ids (docs/costing.md).
+    settle_s: float = Field(default=60.0, ge=1, le=3600)
+    # How often pending budget alerts are posted.
+    alert_interval_s: int = Field(default=60, ge=1, le=86_400)
+    # How often each process checks the leader lock (PostgreSQL): how soon a follower takes over
+    # scheduled work once the leader's process or connection is gone.
+    leader_check_s: int = Field(default=15, ge=1, le=3600)
 
 
 class ForecastSettings(Section):

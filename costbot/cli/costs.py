@@ -106,7 +106,8 @@ def aggregate_command(
         if rebuild:
             start = _day_start(since, now=now, timezone=ctx.settings.timezone)
             rebuilt = {"rebuild": aggregation.rebuild(ctx.sessions, now=now, since=start).to_json()}
-        run = run_job(ctx.sessions, now=now, timezone=ctx.settings.timezone)
+        settle_s = ctx.settings.aggregation.settle_s
+        run = run_job(ctx.sessions, now=now, timezone=ctx.settings.timezone, settle_s=settle_s)
         data = {**vars(run.aggregation), **rebuilt, "alerts": [a.to_json() for a in run.alerts]}
         if as_json:
             typer.echo(json.dumps(data))
