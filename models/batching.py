@@ -14,6 +14,26 @@ def inference_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def fitted_batches(lengths: Sequence[int], max_rows: int, max_padding: float) -> list[list[int]]:
+    """Indices sorted by length, cut into batches of at most `max_rows` whose padding stays
+    within `max_padding` of the tokens each computes (a batch is as wide as its longest row);
+    a row is never split off alone to save padding it does not waste. max_padding >= 1: cut by
+    rows only, as `inference_batches`."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    found: list[list[int]] = []
+    current: list[int] = []
+    real = 0
+    for index in order:
+        rows, width = len(current) + 1, lengths[index]
+        padding = 1 - (real + width) / (rows * width) if width else 0.0
+        if current and (rows > max_rows or padding > max_padding):
+            found.append(current)
+            current, real = [], 0
+        current.append(index)
+        real += width
+    return [*found, current] if current else found
+
+
 def training_batches(
     lengths: Sequence[int], batch_size: int, rng: np.random.Generator, pool_batches: int = 50
 ) -> list[list[int]]:

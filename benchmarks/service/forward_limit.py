@@ -28,13 +28,14 @@ import numpy as np
 
 from benchmarks.record import machine, write_line
 from benchmarks.service.harness import banking_texts
-from models.classifier import Classifier
+from models.classifier import MAX_PADDING, Classifier
 from models.encoder import tokenize
 from models.onnx_engine import OnnxForward, cached_session, pad
 from models.paths import default_model_dir
 from models.training_cost import adapter_version
 
 SIZES = (1, 8, 16, 32, 64)
+BUCKETS = (1, 4, 8, 16, 32, 64)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,52 @@ def size_line(
     }
 
 
+def bucketed_lines(
+    classifier: Classifier,
+    ids: list[list[int]],
+    *,
+    group: int,
+    cuts: Sequence[tuple[int, float]],
+    repeats: int,
+) -> list[dict[str, object]]:
+    """The served path (`Classifier.probabilities`, which sorts a batch by length and cuts it
+    into buckets) on batches of `group` texts, per cut (most rows a bucket, most padding
+    share): medians of interleaved runs."""
+    groups = [ids[i : i + group] for i in range(0, len(ids) - group + 1, group)]
+    texts = group * len(groups)
+
+    def run(rows: int, padding: float) -> tuple[float, float, float]:
+        padded = real = 0
+        classifier.max_padding = padding
+        wall, cpu = time.perf_counter(), time.process_time()
+        for found in groups:
+            classifier.probabilities(found, classifier.tasks, rows)
+            padded += sum(b.size * b.padded_length for b in classifier.last_batches)
+            real += sum(b.real_tokens for b in classifier.last_batches)
+        return time.perf_counter() - wall, time.process_time() - cpu, 1 - real / padded
+
+    run(group, 1.0)
+    runs: dict[tuple[int, float], list[tuple[float, float, float]]] = {cut: [] for cut in cuts}
+    for _ in range(repeats):
+        for cut in cuts:
+            runs[cut].append(run(*cut))
+    classifier.max_padding = MAX_PADDING
+    return [
+        {
+            "bench": "forward_bucketed",
+            "batch_size": group,
+            "bucket_rows": rows,
+            "max_padding": padding,
+            "texts": texts,
+            "texts_per_s": round(texts / statistics.median(r[0] for r in found), 1),
+            "cpu_ms_per_text": round(statistics.median(r[1] for r in found) * 1000 / texts, 3),
+            "padded_share": round(found[0][2], 4),
+            "repeats": repeats,
+        }
+        for (rows, padding), found in runs.items()
+    ]
+
+
 def matmul_rate(
     shape: Shape, *, rows: int, threads: int | None, calls: int = 20, repeats: int = 7
 ) -> tuple[float, float]:
@@ -183,7 +230,11 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     lines = [size_line(s, by_size[s], runs[s], shape=shape, gemm=per_cpu) for s in args.sizes]
     matmul = {"rows": rows, "gflops": round(gemm, 2), "gflop_per_cpu_s": round(per_cpu, 2)}
     lines.append({"bench": "forward_limit_matmul", **matmul})
-    return lines
+    classifier.use(forward)
+    group = max(args.sizes)
+    cuts = [(rows, 1.0) for rows in args.buckets if rows <= group]
+    cuts += [(rows, pad) for rows in args.buckets for pad in args.paddings if 1 < rows <= group]
+    return lines + bucketed_lines(classifier, ids, group=group, cuts=cuts, repeats=args.repeats)
 
 
 def main() -> None:
@@ -195,6 +246,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=default_model_dir())
     parser.add_argument("--cache", type=Path, default=cache_dir(ServiceSettings()))
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--buckets", type=int, nargs="+", default=list(BUCKETS))
+    parser.add_argument("--paddings", type=float, nargs="*", default=[0.1, 0.2])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--out", type=Path)

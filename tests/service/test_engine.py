@@ -39,6 +39,18 @@ def test_auto_serves_onnx_fp32_on_the_cpu_with_torchs_answers(served_model: Serv
     assert np.abs(onnx["intent"] - torch_["intent"]).max() < 1e-4
 
 
+def test_onnx_length_buckets_answer_as_one_text_per_forward(served_model: ServedModel) -> None:
+    classifier = served_model.classifier
+    texts = [*TEXTS, "will it rain " * 9, "i would like a large pizza with olives please"]
+    together = classifier.predict(texts, batch_size=16)
+    assert len(classifier.last_batches) > 1
+    for bucketed, text in zip(together, texts, strict=True):
+        single = classifier.predict([text])[0]
+        for task, answer in bucketed.tasks.items():
+            assert answer.label == single.tasks[task].label
+            assert answer.score == pytest.approx(single.tasks[task].score, abs=1e-5)
+
+
 def test_export_is_cached_per_version_with_its_check(adapters_dir: Path, tmp_path: Path) -> None:
     first = load_served_model(_settings(adapters_dir, tmp_path))
     entry = tmp_path / first.version
