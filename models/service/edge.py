@@ -1,20 +1,28 @@
 """The edge, before any route runs: the bearer token, the body size cap (413 before parsing),
 bodies that are not UTF-8 JSON (422 `invalid_json`), and 503 `shutting_down` while draining.
 
-Plain ASGI, so a refused request costs no parsing and no FastAPI machinery.
+Plain ASGI, so a refused request costs no parsing and no FastAPI machinery. POST
+/v1/classify, the hot path, is answered here too (models/service/classify.py): FastAPI's
+per-request work cost more CPU than everything costbot does around the forward pass.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from models.service.classify import classify, parse_request
+from models.service.errors import InvalidRequestError, OverloadedError
 from models.service.settings import ServiceSettings
 from models.service.state import ServiceState
+
+log = logging.getLogger(__name__)
+CLASSIFY = "/v1/classify"
 
 Message = MutableMapping[str, Any]
 # Answer without the token: liveness and readiness probes.
@@ -67,7 +75,27 @@ class EdgeGuard:
             detail = "the body is not valid UTF-8 JSON (or is nested too deeply)"
             await self._answer(scope, send, 422, "invalid_json", detail)
             return
+        if scope["path"] == CLASSIFY and scope["method"] == "POST":
+            await self._classify(scope, body, send)
+            return
         await self._app(scope, _replay(body, receive), send)
+
+    async def _classify(self, scope: Scope, body: bytes, send: Send) -> None:
+        """POST /v1/classify: the answer, or the error FastAPI's handlers would have sent."""
+        try:
+            request = parse_request(body, _header(scope, b"content-type"))
+            answer = await classify(self._state, request)
+        except InvalidRequestError as error:
+            await self._error(scope, send, 422, error.code, str(error))
+        except OverloadedError as error:
+            retry = [(b"retry-after", str(error.retry_after_s).encode())]
+            await self._error(scope, send, 503, error.code, str(error), retry)
+        except Exception as error:  # every 5xx body is JSON with a code, as the app's handler
+            log.error("%s failed", CLASSIFY, exc_info=error)
+            detail = "the service failed on this request; it has been logged, try again"
+            await self._error(scope, send, 500, "internal_error", detail)
+        else:
+            await _send(send, 200, answer, [(b"content-type", b"application/json")])
 
     def _precheck(self, scope: Scope, path: str) -> tuple[int, str, str] | None:
         if self._token is not None and path not in OPEN_PATHS and not self._authorised(scope):
@@ -88,20 +116,45 @@ class EdgeGuard:
         return f"the body is larger than {self._max} bytes"
 
     async def _answer(self, scope: Scope, send: Send, status: int, code: str, detail: str) -> None:
-        metrics = self._state.metrics
-        metrics.rejected.labels(code).inc()
-        path = scope.get("path", "")
-        metrics.requests.labels(path if path in KNOWN_PATHS else "other", str(status)).inc()
-        body = json.dumps({"detail": detail, "code": code}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        """A refusal at the edge: 503 and 413 close the connection, 401 names the scheme."""
+        headers = []
         if status == 503:
             headers.append((b"retry-after", b"2"))
         if status == 401:
             headers.append((b"www-authenticate", b"Bearer"))
         if status == 413 or status == 503:
             headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await self._error(scope, send, status, code, detail, headers)
+
+    async def _error(
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        code: str,
+        detail: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """The JSON error body every refusal has, counted by code and by endpoint and status."""
+        metrics = self._state.metrics
+        metrics.rejected.labels(code).inc()
+        path = scope.get("path", "")
+        metrics.requests.labels(path if path in KNOWN_PATHS else "other", str(status)).inc()
+        body = json.dumps({"detail": detail, "code": code}).encode()
+        await _send(send, status, body, [(b"content-type", b"application/json"), *(headers or [])])
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", b"%d" % len(body)))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from models.service.classify import describe_validation
 from models.service.errors import InvalidRequestError, OverloadedError
 from models.service.state import ServiceState
 
@@ -30,7 +31,7 @@ def install_error_handlers(app: FastAPI, state: ServiceState) -> None:
 
     async def malformed(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        code, detail = _describe_validation(error)
+        code, detail = describe_validation(error.errors())
         return _error(state, request, status=422, code=code, detail=detail)
 
     async def internal(request: Request, error: Exception) -> JSONResponse:
@@ -42,16 +43,6 @@ def install_error_handlers(app: FastAPI, state: ServiceState) -> None:
     app.add_exception_handler(OverloadedError, overloaded)
     app.add_exception_handler(RequestValidationError, malformed)
     app.add_exception_handler(Exception, internal)  # every 5xx body is JSON with a code
-
-
-def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
-    first = error.errors()[0]
-    if first.get("type") == "json_invalid":
-        return "invalid_json", "the body is not valid JSON"
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    if first.get("type") == "string_unicode":  # an unpaired surrogate, refused while parsing
-        return "invalid_text", f"{where}: holds an unpaired surrogate; send plain UTF-8"
-    return "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid')}"
 
 
 def _error(

@@ -28,7 +28,7 @@ def checked_texts(request: ClassifyRequest, settings: ServiceSettings) -> list[s
 
 
 def _check_text(index: int, text: str, limit: int) -> None:
-    if "\x00" in text or any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+    if "\x00" in text or not _encodable(text):
         raise InvalidRequestError(
             "invalid_text", f"text {index} holds a NUL or an unpaired surrogate; send plain UTF-8"
         )
@@ -38,6 +38,15 @@ def _check_text(index: int, text: str, limit: int) -> None:
         raise InvalidRequestError(
             "text_too_long", f"text {index} has {len(text)} characters; the limit is {limit}"
         )
+
+
+def _encodable(text: str) -> bool:
+    """False when the text holds an unpaired surrogate (UTF-8 cannot encode one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def has_visible_character(text: str) -> bool:
