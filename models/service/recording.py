@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from costing.measurement import Measurement
 from costing.repricing import time_shares
+from models.classifier import TaskPrediction
 from models.service.jobs import TextJob, TextOutcome
 from models.service.model import ServedModel
 from storage.errors import WriterClosedError
@@ -31,9 +31,14 @@ class Recorder:
         self, writer: RecordWriter | None, *, model: ServedModel, store_text: bool, lost: Counter
     ) -> None:
         self._writer = writer
-        self._model = model
         self._store_text = store_text
         self._lost = lost
+        self._model_columns = {  # the same on every row: computed once
+            "model_name": model.model_name[:200],
+            "model_version": model.model_version,
+            "adapter_versions": model.adapter_versions[:200],
+            "device": model.device,
+        }
 
     def record(
         self,
@@ -48,30 +53,30 @@ class Recorder:
         times; a failure is logged and counted, never raised."""
         if self._writer is None:
             return
+        shared = {
+            **self._model_columns,
+            "created_at": created_at,
+            "batch_id": batch_id,
+            "price_sheet_id": price_sheet_id,
+            "replica_id": self._writer.replica_id,
+        }
         shares = _shares(measurement, [job.weight for job, _ in batch])
-        rows = []
-        for (job, outcome), share in zip(batch, shares, strict=True):
-            row = self._row(job, outcome, batch_id=batch_id, created_at=created_at)
-            row.update(share, price_sheet_id=price_sheet_id, replica_id=self._writer.replica_id)
-            rows.append(row)
+        rows = [
+            {**shared, **self._row(job, outcome), **share}
+            for (job, outcome), share in zip(batch, shares, strict=True)
+        ]
         try:
             self._writer.submit_many(TABLE, rows)
         except (WriterClosedError, OSError, ValueError) as error:
             self._lost.inc(len(rows))
             log.error("%d inference records lost (%s): %s", len(rows), type(error).__name__, error)
 
-    def _row(
-        self, job: TextJob, outcome: TextOutcome, *, batch_id: str, created_at: datetime
-    ) -> dict[str, Any]:
+    def _row(self, job: TextJob, outcome: TextOutcome) -> dict[str, Any]:
+        """The columns of one text's row that are its own."""
         origin = job.origin
         return {
             "uid": new_uid(),
-            "created_at": created_at,
             "request_id": origin.request_id,
-            "batch_id": batch_id,
-            "model_name": self._model.model_name[:200],
-            "model_version": self._model.model_version,
-            "adapter_versions": self._model.adapter_versions[:200],
             "tasks": ",".join(job.tasks),
             "source_kind": origin.kind,
             "command": origin.command,
@@ -85,7 +90,6 @@ class Recorder:
             "queue_ms": round(outcome.queue_ms, 3),
             "compute_ms": round(outcome.compute_ms, 3),
             "batch_size": outcome.batch_size,
-            "device": self._model.device,
             "energy_method": outcome.energy_method[:32],
             **outcome.cost.record_columns(),
             "text": job.text if self._store_text else None,
@@ -99,10 +103,9 @@ def _shares(measurement: Measurement | None, weights: list[int]) -> list[dict[st
     return time_shares(measurement, weights)
 
 
-def _compact(prediction: Any) -> dict[str, Any]:
+def _compact(prediction: TaskPrediction) -> dict[str, Any]:
     """The stored form of one task prediction: label, score and the top labels."""
-    data = asdict(prediction)
-    return {"label": data["label"], "score": data["score"], "top": data["top"]}
+    return {"label": prediction.label, "score": prediction.score, "top": list(prediction.top)}
 
 
 class WriterCollector(Collector):
