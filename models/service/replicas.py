@@ -16,9 +16,11 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
+import os
 import re
 import signal
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.service.edge import UnprotectedServiceError, is_loopback
@@ -119,12 +121,14 @@ def run_replicas(
     host, port = host or config.service.host, port or config.service.port
     if not is_loopback(host) and config.service_token() is None:
         raise UnprotectedServiceError(host)
+    address = config.service.ray_address or None
+    if address:
+        use_saved_token()  # before Ray is imported: it reads its settings then
     try:
         import ray
         from ray import serve
     except ImportError:
         raise RayMissingError() from None
-    address = config.service.ray_address or None
     context = ray.init(address=address, include_dashboard=False, log_to_driver=True)
     if address and APP_NAME in serve.status().applications:
         try:
@@ -144,6 +148,14 @@ def run_replicas(
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+def use_saved_token() -> None:
+    """Joining a cluster by address: present the token Ray saved for this user when it started
+    a local cluster (``~/.ray/auth_token``), as Ray itself does for ``address="auto"``, unless
+    ``RAY_AUTH_MODE`` is set; without it a token-protected cluster refuses the driver."""
+    if "RAY_AUTH_MODE" not in os.environ and (Path.home() / ".ray" / "auth_token").exists():
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def rescale(config: ServiceConfig, *, replicas: int, timeout_s: float = RESCALE_TIMEOUT_S) -> None:

@@ -101,7 +101,7 @@ class RayService:
         once N replicas run and none is still stopping."""
         found = re.search(r"Ray at (\S+) \(", self.output())
         assert found, self.output()[-3000:]
-        env = {**self.env, "COSTBOT_SERVICE__RAY_ADDRESS": found[1], "RAY_AUTH_MODE": "token"}
+        env = {**self.env, "COSTBOT_SERVICE__RAY_ADDRESS": found[1]}
         done = subprocess.run(
             self._command(replicas), cwd=REPO, env=env, capture_output=True, timeout=150
         )
