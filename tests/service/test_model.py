@@ -9,6 +9,8 @@ TEXTS = [
     "my card has not arrived",
     "@united see https://example.com/a/very/long/path?with=query&and=more my bag is lost",
     " ".join(["my card has not arrived"] * 5),
+    "Ça coûte combien ? 💳 ÅÄÖ ﬁ \u200b naïve",
+    " ".join(["@someone http://x.io/y"] * 30),
 ]
 
 
@@ -17,7 +19,7 @@ def test_token_counts_match_what_the_encoder_sees(served_model: ServedModel) -> 
     counts = served_model.count_tokens(TEXTS)
     assert counts == [p.n_tokens for p in predictions]
     assert [p.truncated for p in predictions] == [n > WINDOW for n in counts]
-    assert predictions[2].truncated and not predictions[0].truncated
+    assert predictions[2].truncated and not predictions[0].truncated and predictions[4].truncated
     assert served_model.window("intent") == served_model.window("sentiment") == WINDOW
 
 
