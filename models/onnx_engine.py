@@ -50,9 +50,15 @@ class ExportCheck:
 
 
 def cached_session(
-    classifier: Classifier, *, version: str, cache_dir: Path, precision: OnnxPrecision
+    classifier: Classifier,
+    *,
+    version: str,
+    cache_dir: Path,
+    precision: OnnxPrecision,
+    threads: int | None = None,
 ) -> OnnxForward:
-    """An ONNX Runtime forward of `classifier`, exported (and checked) on first use of a version.
+    """An ONNX Runtime forward of `classifier`, exported (and checked) on first use of a version,
+    on `threads` intra-op threads (None: the CPUs this process may use).
 
     Raises ModelError when the export's logits differ from torch's by more than FP32_TOLERANCE.
     """
@@ -64,7 +70,7 @@ def cached_session(
     path = entry / f"{precision}.onnx"
     if not path.is_file():
         raise ModelError(f"{entry}: the cached export has no {path.name}; delete the folder")
-    return OnnxForward(path, tasks=classifier.tasks)
+    return OnnxForward(path, tasks=classifier.tasks, threads=threads)
 
 
 def read_check(cache_dir: Path, version: str) -> ExportCheck:
