@@ -212,24 +212,37 @@ def served_forward(model: Path, cache: Path) -> tuple[Classifier, OnnxForward]:
     return classifier, forward
 
 
-def measure(args: argparse.Namespace) -> list[dict[str, object]]:
-    """Every size's line, then the MatMul line."""
-    classifier, forward = served_forward(args.model, args.cache)
+def limit_lines(
+    classifier: Classifier,
+    forward: OnnxForward,
+    ids: list[list[int]],
+    *,
+    sizes: Sequence[int],
+    repeats: int,
+) -> list[dict[str, object]]:
+    """One line per batch size (texts in arrival order, padded to their longest), then the
+    MatMul line."""
     shape = encoder_shape(classifier)
-    ids = tokenize(classifier.tokenizer, banking_texts(args.texts), classifier.meta.max_length).ids
     pad_id = classifier.tokenizer.pad_token_id or 0
-    by_size = {size: batches(ids, size, pad_id) for size in args.sizes}
-    runs: dict[int, list[tuple[float, float]]] = {size: [] for size in args.sizes}
+    by_size = {size: batches(ids, size, pad_id) for size in sizes}
+    runs: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
     for found in by_size.values():  # warm-up: first calls at a shape allocate
         run_all(forward, found[:4], classifier.tasks)
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for size, found in by_size.items():
             runs[size].append(timed(partial(run_all, forward, found, classifier.tasks)))
-    rows = int(max(args.sizes) * statistics.mean(len(x) for x in ids))
+    rows = int(max(sizes) * statistics.mean(len(x) for x in ids))
     gemm, per_cpu = matmul_rate(shape, rows=rows, threads=forward.threads)
-    lines = [size_line(s, by_size[s], runs[s], shape=shape, gemm=per_cpu) for s in args.sizes]
+    lines = [size_line(s, by_size[s], runs[s], shape=shape, gemm=per_cpu) for s in sizes]
     matmul = {"rows": rows, "gflops": round(gemm, 2), "gflop_per_cpu_s": round(per_cpu, 2)}
-    lines.append({"bench": "forward_limit_matmul", **matmul})
+    return [*lines, {"bench": "forward_limit_matmul", **matmul}]
+
+
+def measure(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Every size's line, the MatMul line, then the served bucketing's lines."""
+    classifier, forward = served_forward(args.model, args.cache)
+    ids = tokenize(classifier.tokenizer, banking_texts(args.texts), classifier.meta.max_length).ids
+    lines = limit_lines(classifier, forward, ids, sizes=args.sizes, repeats=args.repeats)
     classifier.use(forward)
     group = max(args.sizes)
     cuts = [(rows, 1.0) for rows in args.buckets if rows <= group]

@@ -44,6 +44,7 @@ from safetensors.numpy import load_file
 from benchmarks.record import machine, write_line
 from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
 from benchmarks.service.load import bodies_from_texts, run_load
+from benchmarks.service.peers.beside import forward_limit, recording_overhead, sizes_seen
 from benchmarks.service.peers.common import labels
 from benchmarks.service.peers.servers import Spec, specs, start
 from models.paths import default_model_dir
@@ -154,8 +155,11 @@ def _size_key(label: str) -> float:
     return float(label.split("-")[0])
 
 
-def measure(args: argparse.Namespace, chosen: list[Spec], folder: Path) -> list[dict[str, Any]]:
-    """Start every server, interleave the runs, return one line per server and concurrency."""
+def measure(
+    args: argparse.Namespace, chosen: list[Spec]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Start every server, interleave the runs; one line per server and concurrency, and the
+    recording-overhead lines (when costbot ran with and without recording)."""
     texts = banking_texts(args.texts)
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
     with ExitStack() as stack:
@@ -166,10 +170,10 @@ def measure(args: argparse.Namespace, chosen: list[Spec], folder: Path) -> list[
         for spec in chosen:  # warm up each server (first calls allocate)
             url, process = live[spec.name]
             one_run(spec, url, process.pid, texts, c=8, seconds=1.0)
-        for _ in range(args.repeats):
-            for spec in chosen:
-                url, process = live[spec.name]
-                for c in args.concurrency:
+        for _ in range(args.repeats):  # servers one after another at each concurrency
+            for c in args.concurrency:
+                for spec in chosen:
+                    url, process = live[spec.name]
                     summary = one_run(spec, url, process.pid, texts, c=c, seconds=args.seconds)
                     runs.setdefault((spec.name, c), []).append(summary)
         checked = {spec.name: (spec, live[spec.name][0]) for spec in chosen}
@@ -177,7 +181,7 @@ def measure(args: argparse.Namespace, chosen: list[Spec], folder: Path) -> list[
     lines = [medians(name, c, found) for (name, c), found in runs.items()]
     for line in lines:
         line["top_intent_agrees_with_ort_peer"] = agree[line["server"]]
-    return lines
+    return lines, recording_overhead(runs)
 
 
 def main() -> None:
@@ -192,6 +196,12 @@ def main() -> None:
     parser.add_argument("--servers", default="", help="comma-separated names (default: all)")
     parser.add_argument("--out", type=Path)
     parser.add_argument(
+        "--forward-limit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after the servers stop, the served forward alone at the batch sizes they ran",
+    )
+    parser.add_argument(
         "--infinity", type=Path, help="bin folder of a venv with infinity-emb (see the docstring)"
     )
     args = parser.parse_args()
@@ -201,12 +211,16 @@ def main() -> None:
         wanted = [n for n in args.servers.split(",") if n]
         chosen = [s for s in every if not wanted or s.name in wanted]
         started_on = machine()
-        lines = measure(args, chosen, folder)
-    for line in lines:
+        lines, beside = measure(args, chosen)
+        if args.forward_limit:
+            sizes = sizes_seen(label for line in lines for label in line["batches"])
+            beside += forward_limit(args.model, folder / "onnx-cache", sizes)
+    for line in [*lines, *beside]:
         write_line(
             args.out, {**line, "machine": started_on, "load_avg_after": machine()["load_avg"]}
         )
     print_table(lines)
+    print_beside(beside)
 
 
 def print_table(lines: list[dict[str, Any]]) -> None:
@@ -221,6 +235,23 @@ def print_table(lines: list[dict[str, Any]]) -> None:
     for line in lines:
         if line["batches"]:
             print(f"  {line['server']} c={line['concurrency']}: {json.dumps(line['batches'])}")
+
+
+def print_beside(lines: list[dict[str, Any]]) -> None:
+    """Recording on against off, and the forward alone at the batch sizes the servers ran."""
+    for line in lines:
+        if line["bench"] == "recording_overhead":
+            print(
+                f"recording on vs off, c={line['concurrency']}: server CPU/request "
+                f"{line['server_cpu_change']:+.1%}, req/s {line['throughput_change']:+.1%} "
+                f"(median of {line['pairs']} pairs)"
+            )
+        elif line["bench"] in ("forward_limit", "forward_bucketed"):
+            how = "arrival order" if line["bench"] == "forward_limit" else "costbot's buckets"
+            print(
+                f"forward alone, {line['batch_size']} texts a batch ({how}): "
+                f"{line['texts_per_s']} texts/s, {line['cpu_ms_per_text']} CPU ms/text"
+            )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,67 @@
+"""What the side-by-side figures are put beside: costbot with recording off, and the machine's
+limit (the served forward alone, in this process, at the batch sizes the servers ran)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.service.forward_limit import bucketed_lines, limit_lines, served_forward
+from benchmarks.service.harness import banking_texts
+from models.classifier import MAX_PADDING
+from models.encoder import tokenize
+
+RECORDING, NOT_RECORDING = "costbot", "costbot-no-recording"
+# The served bucket (models.service.runner.RunnerConfig.bucket_size).
+SERVED_BUCKET = 16
+
+
+def recording_overhead(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per concurrency, recording on against off in runs taken one after the other (the k-th
+    repetition of each): the median and every pair's change in server CPU ms per request and
+    in req/s (+0.05: 5% more CPU, or 5% more req/s). Empty unless both servers ran."""
+    lines = []
+    for (name, c), on in sorted(runs.items()):
+        off = runs.get((NOT_RECORDING, c))
+        if name != RECORDING or not off:
+            continue
+        cpu = [_change(a, b, "server_cpu_ms_per_req") for a, b in zip(on, off, strict=False)]
+        rps = [_change(a, b, "throughput_rps") for a, b in zip(on, off, strict=False)]
+        lines.append(
+            {
+                "bench": "recording_overhead",
+                "concurrency": c,
+                "pairs": len(cpu),
+                "server_cpu_change": round(statistics.median(cpu), 4),
+                "throughput_change": round(statistics.median(rps), 4),
+                "server_cpu_changes": cpu,
+                "throughput_changes": rps,
+            }
+        )
+    return lines
+
+
+def _change(on: dict[str, Any], off: dict[str, Any], key: str) -> float:
+    return round(on[key] / off[key] - 1, 4) if off[key] else 0.0
+
+
+def sizes_seen(batches: Iterable[str], largest: int = 64) -> list[int]:
+    """Batch sizes from the servers' counts ("7", or a histogram range "17-32": its top)."""
+    tops = (label.split("-")[-1] for label in batches if "+" not in label)
+    return sorted({min(largest, int(float(top))) for top in tops} | {1})
+
+
+def forward_limit(
+    model: Path, cache: Path, sizes: list[int], *, repeats: int = 3
+) -> list[dict[str, Any]]:
+    """The served forward alone at `sizes` (arrival order, padded to the longest), the MatMul
+    rate, and costbot's bucketing (sorted, 16-row buckets cut at MAX_PADDING) at the largest."""
+    classifier, forward = served_forward(model, cache)
+    ids = tokenize(classifier.tokenizer, banking_texts(512), classifier.meta.max_length).ids
+    lines = limit_lines(classifier, forward, ids, sizes=sizes, repeats=repeats)
+    classifier.use(forward)
+    cut = [(SERVED_BUCKET, MAX_PADDING)]
+    lines += bucketed_lines(classifier, ids, group=max(sizes), cuts=cut, repeats=repeats)
+    return [{**line, "for": "peers"} for line in lines]
