@@ -6,9 +6,10 @@ Each variant is one session on the served fp32 export, differing from the served
 (`OnnxForward`: intra-op threads = usable CPUs, one inter-op thread, ORT_ENABLE_ALL, no
 spinning) in one respect; `eager-fused` is the encoder exported with eager attention and fused
 by onnxruntime.transformers' BERT optimizer (Attention, SkipLayerNormalization, BiasGelu,
-EmbedLayerNormalization). Each runs the served path (`Classifier.probabilities`) on batches of
-64 BANKING77 texts, in 16-row buckets and one text per forward, variants interleaved; one JSON
-line per variant and bucket size with medians (texts/s and CPU ms per text). Then the
+EmbedLayerNormalization); `int8` is the cached dynamic-int8 export (for its speed only). Each
+runs the served path (`Classifier.probabilities`) on batches of 64 BANKING77 texts, in 16-row
+buckets and one text per forward, variants interleaved; one JSON line per variant and bucket
+size with medians (texts/s and CPU ms per text). Then the
 tokenizer: the served call (`models.encoder.tokenize`) against the `tokenizers` backend's
 `encode_batch`, CPU microseconds per text.
 """
@@ -85,6 +86,8 @@ def variants(classifier: Classifier, served: OnnxForward, folder: Path) -> dict[
         "level=basic": session(served.path, tasks, level=levels.ORT_ENABLE_BASIC),
         "spinning=on": session(served.path, tasks, spin="1"),
         "eager-fused": session(fused_export(classifier, folder), tasks),
+        # Speed only: int8 is not served by default (held-out accuracy, models/service/engine.py).
+        "int8": session(served.path.with_name("int8.onnx"), tasks),
     }
 
 
