@@ -133,13 +133,15 @@ def test_two_ray_serve_replicas_and_two_schedulers_on_one_postgresql(
     schedulers = proof.Schedulers(postgres_settings, tmp_path)
     try:
         service.wait_both_ready()
-        phases = {"ready": time.monotonic() - started}
+        phases: dict[str, float] = {"ready": time.monotonic() - started}
         first_leader = schedulers.leader()
         change: dict[str, object] = {}
 
         def scale_down() -> None:
+            begun = time.monotonic()
             service.rescale(1)
             change["scaled_at"] = utc_now()
+            phases["rescale command"] = time.monotonic() - begun
 
         load = proof.Load([service.url], pause_s=PAUSE_S)
         during = {
@@ -173,9 +175,11 @@ def test_two_ray_serve_replicas_and_two_schedulers_on_one_postgresql(
     _check_posts(schedulers, engine, survivor=survivor)
     engine.dispose()
     elapsed = time.monotonic() - started
+    split = {name: sum(r[1] == name for r in rows) for name in ("ray-0", "ray-1")}
     print(
         f"served {len(load.served)} through one port ({load.failed} asked again), "
-        f"{len(rows)} records; phases {phases}; {elapsed:.1f} s"
+        f"{len(rows)} records {split}; phases (s) { {k: round(v, 1) for k, v in phases.items()} }; "
+        f"{elapsed:.1f} s"
     )
 
 
