@@ -136,18 +136,27 @@ def run_replicas(
         finally:
             ray.shutdown()  # this driver only: the application runs on
         return
-    # SIGTERM (docker stop, kill) stops the replicas like Ctrl-C: each drains and flushes.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    serve.start(http_options={"host": host, "port": port})
     gcs = getattr(context, "address_info", {}).get("gcs_address", "")
-    log.info("model service: %d Ray Serve replicas on http://%s:%d", replicas, host, port)
-    log.info("Ray at %s (rescale: that service.ray_address, costbot serve --replicas N)", gcs)
     try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C / SIGTERM: stop, exit 0
-            serve.run(deployment(config, replicas=replicas), name=APP_NAME, blocking=True)
+        _serve_until_stopped(config, replicas=replicas, host=host, port=port, ray_at=gcs)
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+def _serve_until_stopped(
+    config: ServiceConfig, *, replicas: int, host: str, port: int, ray_at: str
+) -> None:
+    """Start Serve's proxy on host:port and run the application until Ctrl-C or SIGTERM."""
+    from ray import serve
+
+    # SIGTERM (docker stop, kill) stops the replicas like Ctrl-C: each drains and flushes.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    serve.start(http_options={"host": host, "port": port})
+    log.info("model service: %d Ray Serve replicas on http://%s:%d", replicas, host, port)
+    log.info("Ray at %s (rescale: that service.ray_address, costbot serve --replicas N)", ray_at)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C / SIGTERM: stop, exit 0
+        serve.run(deployment(config, replicas=replicas), name=APP_NAME, blocking=True)
 
 
 def use_saved_token() -> None:
@@ -160,19 +169,26 @@ def use_saved_token() -> None:
 
 def rescale(config: ServiceConfig, *, replicas: int, timeout_s: float = RESCALE_TIMEOUT_S) -> None:
     """Set the running application to N replicas (N to ``service.max_replicas`` while
-    autoscaling) in place, and wait until exactly that many run and none is still stopping:
-    a removed replica drains its requests and flushes its record writer first. Needs a driver
-    connected to the cluster; raises TimeoutError after `timeout_s` seconds."""
+    autoscaling) in place, and wait until every replica runs, none is starting or stopping, and
+    their number is within those bounds: a removed replica drains its requests and flushes its
+    record writer first. Needs a driver connected to the cluster; raises TimeoutError after
+    `timeout_s` seconds."""
     from ray import serve
 
-    want = autoscaling(config, replicas=replicas)["min_replicas"]
+    scaling = autoscaling(config, replicas=replicas)
+    low, high = scaling["min_replicas"], scaling["max_replicas"]
     serve.run(deployment(config, replicas=replicas), name=APP_NAME, blocking=False)
     deadline = time.monotonic() + timeout_s
-    while (states := _replica_states(serve)) != {"RUNNING": want}:
+    while not _settled(states := _replica_states(serve), low=low, high=high):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"Ray Serve did not reach {want} replicas: {states}")
+            raise TimeoutError(f"Ray Serve did not settle at {low} to {high} replicas: {states}")
         time.sleep(0.2)
-    log.info("model service rescaled to %d Ray Serve replicas", want)
+    log.info("model service rescaled to %d Ray Serve replicas", states["RUNNING"])
+
+
+def _settled(states: dict[str, int], *, low: int, high: int) -> bool:
+    """Only running replicas, between `low` and `high` of them."""
+    return set(states) == {"RUNNING"} and low <= states["RUNNING"] <= high
 
 
 def _replica_states(serve: Any) -> dict[str, int]:

@@ -85,3 +85,12 @@ def test_the_deployment_version_follows_the_settings_but_not_the_ray_address() -
     same = code_version(_config(port=9000))
     assert code_version(_config(port=9000, ray_address="10.0.0.1:6379")) == same
     assert code_version(_config(port=9001)) != same  # other settings: replicas replaced
+
+
+def test_a_rescale_is_done_once_only_running_replicas_within_the_bounds_are_left() -> None:
+    from models.service.replicas import _settled
+
+    assert _settled({"RUNNING": 1}, low=1, high=1)
+    assert _settled({"RUNNING": 3}, low=1, high=4)  # the autoscaler may keep more than N
+    assert not _settled({"RUNNING": 1, "STOPPING": 1}, low=1, high=1)  # still draining
+    assert not _settled({"RUNNING": 2}, low=1, high=1)
