@@ -221,7 +221,11 @@ def _runtime(state: ServiceState, *, model: ServedModel, options: ServeOptions) 
     )
     service = settings.service
     policy = BatchPolicy(
-        service.max_batch_size, service.max_batch_tokens, service.max_wait_ms, service.queue_limit
+        service.max_batch_size,
+        service.max_batch_tokens,
+        service.max_wait_ms,
+        service.queue_limit,
+        service.batch_linger_ms,
     )
     return Runtime(model, MicroBatcher(runner, policy), meter)
 

@@ -156,3 +156,33 @@ async def test_batches_grow_with_load() -> None:
     await asyncio.gather(*futures)
     await batcher.drain()
     assert [len(b) for b in run.batches] == [1, 8, 2]
+
+
+async def test_after_a_batch_of_k_the_next_waits_briefly_for_k_texts() -> None:
+    run = Recorder()
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=8, linger_ms=60_000))
+    batcher.start()
+    await asyncio.gather(*batcher.submit([("a", 1), ("b", 1), ("c", 1)]))
+    later = batcher.submit([("d", 1)])  # its companions, just answered, come back
+    await _yield_to_the_collector()
+    assert run.batches == [["a", "b", "c"]], "d waits for company"
+    later += batcher.submit([("e", 1), ("f", 1)])
+    await asyncio.gather(*later)
+    assert run.batches == [["a", "b", "c"], ["d", "e", "f"]]
+    await batcher.drain()
+
+
+async def test_lingering_is_bounded_and_never_follows_a_batch_of_one() -> None:
+    run = Recorder()
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=8, linger_ms=50))
+    batcher.start()
+    await asyncio.gather(*batcher.submit([("a", 1), ("b", 1)]))
+    started = time.perf_counter()
+    assert await asyncio.gather(*batcher.submit([("c", 1)])) == ["C"]  # no company comes
+    assert time.perf_counter() - started < 5
+    first = batcher.submit([("d", 1)])  # after the batch of one [c]: runs at once
+    await _yield_to_the_collector()
+    second = batcher.submit([("e", 1)])
+    await asyncio.gather(*first, *second)
+    await batcher.drain()
+    assert run.batches == [["a", "b"], ["c"], ["d"], ["e"]]
