@@ -1,9 +1,10 @@
 """Run the model service for a benchmark, with knobs the settings do not expose.
 
 Usage: python -m benchmarks.service.serve --port P [--no-costs] [--bucket-size N]
-    [--loop auto|asyncio|uvloop] [--http auto|h11|httptools]
+    [--loop auto|asyncio|uvloop] [--http auto|h11|httptools] [--ort-threads N]
 Everything else (the engine and precision too) comes from COSTBOT_* variables, as for
-`costbot serve`; `--precision` sets service.precision.
+`costbot serve`; `--precision` sets service.precision; `--ort-threads` the ONNX Runtime session's
+intra-op threads (default: the CPUs the process may use, as served).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+from functools import partial
 
 import uvicorn
 
 from costbot.settings import load_settings
-from models.service import ServeOptions, create_app
+from models.service import ServeOptions, create_app, engine
 
 
 def main() -> None:
@@ -27,7 +29,10 @@ def main() -> None:
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "int8"], default=None)
     parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
     parser.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto")
+    parser.add_argument("--ort-threads", type=int, default=None)
     args = parser.parse_args()
+    if args.ort_threads is not None:  # the engine opens its session with these threads
+        engine.cached_session = partial(engine.cached_session, threads=args.ort_threads)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -68,6 +68,7 @@ def specs(model: Path, folder: Path, *, config: Path, infinity: Path | None = No
         costbot("costbot-asyncio-h11", "--loop", "asyncio", "--http", "h11"),
         costbot("costbot-torch", engine="torch"),
         costbot("costbot-one-text-per-forward", max_batch_size="1"),
+        costbot("costbot-ort-1-thread", "--ort-threads", "1"),
         Spec(
             "transformers-pipeline-fastapi",
             "plain",
