@@ -77,6 +77,8 @@ class RecordWriter:
         self._engine = engine
         self._settings = settings
         self._queue: queue.Queue[Any] = queue.Queue()
+        # Wakes the thread before its interval ends: a full batch, a flush, a stop, no room.
+        self._urgent = threading.Event()
         self._room = threading.Condition()
         self._queued_rows = 0
         self._spool, self.replica_id = _own_spool(settings, role)
@@ -139,11 +141,14 @@ class RecordWriter:
             self._spool_rows([(table, row) for row in rows], raise_on_error=True)
             return
         self._queue.put(_Rows(table, rows))
+        if self._queued_rows >= self._settings.batch_size:
+            self._urgent.set()
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until everything submitted so far is written or spooled."""
         done = threading.Event()
         self._queue.put(done)
+        self._urgent.set()
         if not done.wait(timeout):
             raise TimeoutError(f"record writer did not flush within {timeout}s")
 
@@ -154,6 +159,7 @@ class RecordWriter:
             return
         self._closed = True
         self._queue.put(_STOP)
+        self._urgent.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -229,12 +235,14 @@ class RecordWriter:
         return False
 
     def _collect(self) -> tuple[Batch, list[threading.Event], bool]:
+        """What queued during one interval (or until urgent), in order, up to a batch; stops
+        at a flush marker, so what was submitted after it waits for the next batch."""
         batch: Batch = []
         markers: list[threading.Event] = []
-        deadline = time.monotonic() + self._settings.flush_interval_s
+        self._sleep(self._settings.flush_interval_s)
         while len(batch) < self._settings.batch_size:
             try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is _STOP:
@@ -244,7 +252,18 @@ class RecordWriter:
                 break
             self._taken(len(item.rows))
             batch.extend((item.table, row) for row in item.rows)
+        else:  # a full batch: what is left (a flush marker, perhaps) goes next, without sleeping
+            self._urgent.set()
         return batch, markers, False
+
+    def _sleep(self, interval_s: float) -> None:
+        """Sleep through the interval unless a full batch, a flush or a stop wakes the thread.
+
+        Submissions do not wake it one by one: at one served text at a time, a wake-up per
+        record cost the writer thread CPU and the serving threads the GIL for nothing."""
+        if self._queued_rows < self._settings.batch_size:
+            self._urgent.wait(interval_s)
+        self._urgent.clear()  # a later set() (put before it) is seen by the next interval
 
     def _write(self, batch: Batch) -> None:
         if self._database_down:
@@ -455,6 +474,8 @@ class RecordWriter:
 
     def _wait_for_room(self, count: int) -> bool:
         limit, timeout = self._settings.max_queue, self._settings.enqueue_timeout_s
+        if self._queued_rows + count > limit:
+            self._urgent.set()  # make room now, not at the end of the interval
         with self._room:
             fits = self._room.wait_for(
                 lambda: self._queued_rows == 0 or self._queued_rows + count <= limit, timeout
