@@ -14,11 +14,15 @@ def inference_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def fitted_batches(lengths: Sequence[int], max_rows: int, max_padding: float) -> list[list[int]]:
+def fitted_batches(
+    lengths: Sequence[int], max_rows: int, max_padding: float, forward_tokens: float = 0.0
+) -> list[list[int]]:
     """Indices sorted by length, cut into batches of at most `max_rows` whose padding stays
-    within `max_padding` of the tokens each computes (a batch is as wide as its longest row);
-    a row is never split off alone to save padding it does not waste. max_padding >= 1: cut by
-    rows only, as `inference_batches`."""
+    within `max_padding` of the tokens each computes (a batch is as wide as its longest row).
+    A cut for padding is made only where it saves more than `forward_tokens` padded tokens
+    (the rows already in the batch times the width the next row adds): a forward has a fixed
+    cost, so a small batch is cheaper kept whole. A row is never split off alone to save
+    padding it does not waste. max_padding >= 1: cut by rows only, as `inference_batches`."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     found: list[list[int]] = []
     current: list[int] = []
@@ -26,7 +30,8 @@ def fitted_batches(lengths: Sequence[int], max_rows: int, max_padding: float) ->
     for index in order:
         rows, width = len(current) + 1, lengths[index]
         padding = 1 - (real + width) / (rows * width) if width else 0.0
-        if current and (rows > max_rows or padding > max_padding):
+        saved = (rows - 1) * (width - lengths[current[-1]]) if current else 0
+        if current and (rows > max_rows or (padding > max_padding and saved > forward_tokens)):
             found.append(current)
             current, real = [], 0
         current.append(index)

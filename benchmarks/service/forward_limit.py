@@ -2,6 +2,8 @@
 
     python -m benchmarks.service.forward_limit [--sizes 1 8 16 32 64] [--repeats 5] \
         [--texts 512] [--out benchmarks/results/forward_limit.jsonl]
+    python -m benchmarks.service.forward_limit --bucketed-only --groups 2 4 8 16 64 \
+        --buckets 16 --paddings 0.1 --forward-tokens 0 16 24 32 --repeats 5
 
 The session is opened exactly as the service opens it (`cached_session`: the cached fp32 export,
 ONNX Runtime threads as costbot configures them). Real customer messages (BANKING77, the texts
@@ -11,7 +13,9 @@ interleaved within each repetition; one JSON line per size with medians: texts/s
 process's CPU ms per text (all ONNX Runtime threads), and the encoder's FLOPs per second, on
 real tokens and on the padded tokens it computed. A last line gives the measured rate of the
 encoder's largest matrix product alone (ONNX Runtime MatMul, same threads), the most the CPU
-does on this network's arithmetic, so each size can be put beside it.
+does on this network's arithmetic, so each size can be put beside it. Then the served path's
+buckets (`Classifier.probabilities`) on batches of each `--groups` size (default: the largest
+size), per cut: by rows only, and by each `--paddings` share times `--forward-tokens` saving.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 
 from benchmarks.record import machine, write_line
 from benchmarks.service.harness import banking_texts
-from models.classifier import MAX_PADDING, Classifier
+from models.classifier import FORWARD_TOKENS, MAX_PADDING, Classifier
 from models.encoder import tokenize
 from models.onnx_engine import OnnxForward, cached_session, pad
 from models.paths import default_model_dir
@@ -131,44 +135,49 @@ def bucketed_lines(
     ids: list[list[int]],
     *,
     group: int,
-    cuts: Sequence[tuple[int, float]],
+    cuts: Sequence[tuple[int, float, float]],
     repeats: int,
 ) -> list[dict[str, object]]:
     """The served path (`Classifier.probabilities`, which sorts a batch by length and cuts it
     into buckets) on batches of `group` texts, per cut (most rows a bucket, most padding
-    share): medians of interleaved runs."""
+    share, least padded tokens a cut saves): medians of interleaved runs."""
     groups = [ids[i : i + group] for i in range(0, len(ids) - group + 1, group)]
     texts = group * len(groups)
 
-    def run(rows: int, padding: float) -> tuple[float, float, float]:
-        padded = real = 0
-        classifier.max_padding = padding
+    def run(rows: int, padding: float, tokens: float) -> tuple[float, float, float, int]:
+        padded = real = forwards = 0
+        classifier.max_padding, classifier.forward_tokens = padding, tokens
         wall, cpu = time.perf_counter(), time.process_time()
         for found in groups:
             classifier.probabilities(found, classifier.tasks, rows)
             padded += sum(b.size * b.padded_length for b in classifier.last_batches)
             real += sum(b.real_tokens for b in classifier.last_batches)
-        return time.perf_counter() - wall, time.process_time() - cpu, 1 - real / padded
+            forwards += len(classifier.last_batches)
+        return time.perf_counter() - wall, time.process_time() - cpu, 1 - real / padded, forwards
 
-    run(group, 1.0)
-    runs: dict[tuple[int, float], list[tuple[float, float, float]]] = {cut: [] for cut in cuts}
+    run(group, 1.0, 0.0)
+    runs: dict[tuple[int, float, float], list[tuple[float, float, float, int]]] = {
+        cut: [] for cut in cuts
+    }
     for _ in range(repeats):
         for cut in cuts:
             runs[cut].append(run(*cut))
-    classifier.max_padding = MAX_PADDING
+    classifier.max_padding, classifier.forward_tokens = MAX_PADDING, FORWARD_TOKENS
     return [
         {
             "bench": "forward_bucketed",
             "batch_size": group,
             "bucket_rows": rows,
             "max_padding": padding,
+            "forward_tokens": tokens,
             "texts": texts,
+            "forwards_per_batch": round(found[0][3] / len(groups), 3),
             "texts_per_s": round(texts / statistics.median(r[0] for r in found), 1),
             "cpu_ms_per_text": round(statistics.median(r[1] for r in found) * 1000 / texts, 3),
             "padded_share": round(found[0][2], 4),
             "repeats": repeats,
         }
-        for (rows, padding), found in runs.items()
+        for (rows, padding, tokens), found in runs.items()
     ]
 
 
@@ -242,12 +251,25 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     """Every size's line, the MatMul line, then the served bucketing's lines."""
     classifier, forward = served_forward(args.model, args.cache)
     ids = tokenize(classifier.tokenizer, banking_texts(args.texts), classifier.meta.max_length).ids
-    lines = limit_lines(classifier, forward, ids, sizes=args.sizes, repeats=args.repeats)
+    lines = (
+        []
+        if args.bucketed_only
+        else limit_lines(classifier, forward, ids, sizes=args.sizes, repeats=args.repeats)
+    )
     classifier.use(forward)
-    group = max(args.sizes)
-    cuts = [(rows, 1.0) for rows in args.buckets if rows <= group]
-    cuts += [(rows, pad) for rows in args.buckets for pad in args.paddings if 1 < rows <= group]
-    return lines + bucketed_lines(classifier, ids, group=group, cuts=cuts, repeats=args.repeats)
+    groups = args.groups or [max(args.sizes)]
+    for group in groups:
+        buckets = sorted({min(rows, group) for rows in args.buckets})
+        cuts = [(rows, 1.0, 0.0) for rows in buckets]
+        cuts += [
+            (rows, pad, tokens)
+            for rows in buckets
+            for pad in args.paddings
+            for tokens in args.forward_tokens
+            if rows > 1
+        ]
+        lines += bucketed_lines(classifier, ids, group=group, cuts=cuts, repeats=args.repeats)
+    return lines
 
 
 def main() -> None:
@@ -261,6 +283,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--buckets", type=int, nargs="+", default=list(BUCKETS))
     parser.add_argument("--paddings", type=float, nargs="*", default=[0.1, 0.2])
+    parser.add_argument("--forward-tokens", type=float, nargs="+", default=[FORWARD_TOKENS])
+    parser.add_argument("--groups", type=int, nargs="*", help="bucketed batch sizes")
+    parser.add_argument("--bucketed-only", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--out", type=Path)

@@ -22,3 +22,12 @@ def test_a_limit_of_one_cuts_by_rows_only() -> None:
     assert [len(b) for b in fitted_batches(lengths, 2, 1.0)] == [2, 2, 1]
     assert fitted_batches([], 16, 0.1) == []
     assert fitted_batches([0, 0], 16, 0.1) == [[0, 1]]
+
+
+def test_a_cut_is_made_only_where_it_saves_more_than_a_forward_costs() -> None:
+    lengths = [10, 10, 10, 14, 30]
+    # 14 after three rows of 10 saves 3 * 4 = 12 padded tokens; 30 after four saves 4 * 16 = 64
+    assert [len(b) for b in fitted_batches(lengths, 8, 0.1, forward_tokens=0)] == [3, 1, 1]
+    assert [len(b) for b in fitted_batches(lengths, 8, 0.1, forward_tokens=12)] == [4, 1]
+    assert [len(b) for b in fitted_batches(lengths, 8, 0.1, forward_tokens=64)] == [5]
+    assert [len(b) for b in fitted_batches(lengths, 2, 0.1, forward_tokens=64)] == [2, 2, 1]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from models.classifier import Classifier, Rule
+from models.classifier import FORWARD_TOKENS, Classifier, Rule
 from models.corpora import INTENT, SENTIMENT, Corpus
 from models.errors import ModelError
 from models.evaluate import evaluate
@@ -94,12 +94,18 @@ def test_length_buckets_answer_as_one_text_per_forward(clf: Classifier) -> None:
     together = clf.predict(texts, batch_size=16)
     widths = [b.padded_length for b in clf.last_batches]
     assert len(widths) > 1  # cut by width, not by rows alone
-    assert all(b.padding_tokens <= 0.1 * b.size * b.padded_length for b in clf.last_batches)
+    clf.forward_tokens = 0.0  # cut at any saving: padding stays within the limit
+    try:
+        finer = clf.predict(texts, batch_size=16)
+        assert all(b.padding_tokens <= 0.1 * b.size * b.padded_length for b in clf.last_batches)
+    finally:
+        clf.forward_tokens = FORWARD_TOKENS
     alone = [clf.predict([text])[0] for text in texts]
-    for bucketed, single in zip(together, alone, strict=True):
+    for bucketed, cut, single in zip(together, finer, alone, strict=True):
         for task, answer in bucketed.tasks.items():
-            assert answer.label == single.tasks[task].label
+            assert answer.label == cut.tasks[task].label == single.tasks[task].label
             assert answer.score == pytest.approx(single.tasks[task].score, abs=1e-5)
+            assert cut.tasks[task].score == pytest.approx(answer.score, abs=1e-5)
 
 
 def test_sentiment_never_answers_unknown(clf: Classifier) -> None:
