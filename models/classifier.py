@@ -17,7 +17,15 @@ import torch
 from peft import PeftModel
 
 from models.batching import collate, fitted_batches
-from models.encoder import load_encoder, load_tokenizer, resolve_device, tokenize
+from models.encoder import (
+    Encoded,
+    fit_window,
+    load_encoder,
+    load_tokenizer,
+    normalize,
+    resolve_device,
+    tokenize,
+)
 from models.errors import ModelError
 from models.metrics import UNKNOWN
 from models.network import task_logits
@@ -142,11 +150,14 @@ class Classifier:
         top_k: int = 3,
         rules: Mapping[str, Rule] | None = None,
         batch_size: int = 64,
+        full_ids: Sequence[Sequence[int]] | None = None,
     ) -> list[TextPrediction]:
-        """Predict every requested task for every text, in input order."""
+        """Predict every requested task for every text, in input order. `full_ids`: each text's
+        untruncated token ids (normalized, special tokens included) when the caller already
+        has them, so only texts past the window are tokenized again."""
         tasks = list(tasks) if tasks is not None else self.tasks
         chosen = {t: (rules or {}).get(t, self.rule(t)) for t in tasks}
-        enc = tokenize(self.tokenizer, list(texts), self.meta.max_length)
+        enc = self._encode(list(texts), full_ids)
         probs = self.probabilities(enc.ids, tasks, batch_size)
         return [
             TextPrediction(
@@ -162,6 +173,14 @@ class Classifier:
             )
             for i, text in enumerate(texts)
         ]
+
+    def _encode(self, texts: list[str], full_ids: Sequence[Sequence[int]] | None) -> Encoded:
+        window = self.meta.max_length
+        if full_ids is None:
+            return tokenize(self.tokenizer, texts, window)
+        if any(len(ids) > window for ids in full_ids):
+            texts = [normalize(t) for t in texts]
+        return fit_window(self.tokenizer, texts, [list(ids) for ids in full_ids], window)
 
     @torch.inference_mode()
     def probabilities(

@@ -69,6 +69,13 @@ def tokenize(tokenizer: Any, texts: list[str], max_length: int) -> Encoded:
     """Normalize, tokenize without padding; count full lengths and mark texts cut at max_length."""
     texts = [normalize(t) for t in texts]
     full = tokenizer(list(texts), add_special_tokens=True, verbose=False)["input_ids"]
+    return fit_window(tokenizer, texts, full, max_length)
+
+
+def fit_window(tokenizer: Any, texts: list[str], full: list[list[int]], max_length: int) -> Encoded:
+    """`Encoded` from each normalized text's untruncated ids (special tokens included): the
+    texts longer than `max_length` are tokenized again with truncation (the tokenizer's own
+    cut keeps the closing special token)."""
     ids = [list(x) for x in full]
     long_idx = [i for i, x in enumerate(ids) if len(x) > max_length]
     if long_idx:

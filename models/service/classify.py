@@ -106,6 +106,6 @@ def _jobs(
     )
     window = min(model.window(task) for task in tasks)
     return [
-        TextJob(origin, index, text, tasks, tokens, min(tokens, window))
-        for index, (text, tokens) in enumerate(zip(texts, model.count_tokens(texts), strict=True))
+        TextJob(origin, index, text, tasks, len(ids), min(len(ids), window), tuple(ids))
+        for index, (text, ids) in enumerate(zip(texts, model.encode(texts), strict=True))
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from costing.cost_model import CostBreakdown
 from models.classifier import TaskPrediction
@@ -30,6 +30,7 @@ class TextJob:
     tasks: tuple[str, ...]
     tokens: int
     computed_tokens: int
+    ids: tuple[int, ...] | None = field(default=None, repr=False)  # untruncated, if counted
 
     @property
     def truncated(self) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from models.classifier import Classifier
-from models.encoder import normalize, tokenize
+from models.encoder import normalize
 from models.paths import default_model_dir
 from models.service.engine import EngineChoice, attach_engine, choose_engine, cpu_flags
 from models.service.settings import ServiceSettings
@@ -62,11 +62,17 @@ class ServedModel:
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens of each text before truncation (special tokens included), counted as the
         classifier tokenizes it (after the same text normalisation)."""
+        return [len(ids) for ids in self.encode(texts)]
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Each text's untruncated token ids (normalized, special tokens included), as the
+        classifier's tokenizer gives them: `Classifier.predict(full_ids=...)` takes them."""
         counter = self._counter
         if counter is None:  # a tokenizer without a fast backend
-            meta = self.classifier.meta
-            return tokenize(self.classifier.tokenizer, texts, meta.max_length).n_tokens
-        return [len(found.ids) for found in counter.encode_batch([normalize(t) for t in texts])]
+            tokenizer = self.classifier.tokenizer
+            found = tokenizer([normalize(t) for t in texts], add_special_tokens=True, verbose=False)
+            return [list(ids) for ids in found["input_ids"]]
+        return [found.ids for found in counter.encode_batch([normalize(t) for t in texts])]
 
     @cached_property
     def _counter(self) -> Tokenizer | None:

@@ -103,6 +103,7 @@ class BatchRunner:
             tasks=tasks,
             rules=self._config.rules,
             batch_size=self._config.bucket_size,
+            full_ids=_full_ids(jobs),
         )
         for job, answer, prediction in zip(jobs, answers, predictions, strict=True):
             for task in job.tasks:
@@ -174,3 +175,9 @@ def _outcome(
         energy_method=measurement.energy_method,
         energy_measured=measurement.energy_measured,
     )
+
+
+def _full_ids(jobs: Sequence[TextJob]) -> list[tuple[int, ...]] | None:
+    """Every job's untruncated token ids, or None if one was queued without them."""
+    found = [job.ids for job in jobs if job.ids is not None]
+    return found if len(found) == len(jobs) else None

@@ -28,3 +28,14 @@ def test_identity_is_the_one_adapter(served_model: ServedModel) -> None:
     assert served_model.adapter_versions == f"support@{served_model.version}"
     assert served_model.model_version == served_model.version and len(served_model.version) == 12
     assert served_model.metrics["intent"]["n"] == 15
+
+
+def test_the_counted_ids_carried_into_the_forward_give_the_same_answers(
+    served_model: ServedModel,
+) -> None:
+    full = served_model.encode(TEXTS)
+    assert [len(ids) for ids in full] == served_model.count_tokens(TEXTS)
+    classifier = served_model.classifier
+    assert classifier.predict(TEXTS, full_ids=full) == classifier.predict(TEXTS)
+    tokenized = classifier.tokenizer(TEXTS[:1], add_special_tokens=True)["input_ids"]
+    assert full[:1] == [list(ids) for ids in tokenized]
