@@ -212,15 +212,19 @@ def main() -> None:
         chosen = [s for s in every if not wanted or s.name in wanted]
         started_on = machine()
         lines, beside = measure(args, chosen)
+        _write(args.out, [*lines, *beside], started_on)  # kept even if the forward step fails
+        print_table(lines)
         if args.forward_limit:
             sizes = sizes_seen(label for line in lines for label in line["batches"])
-            beside += forward_limit(args.model, folder / "onnx-cache", sizes)
-    for line in [*lines, *beside]:
-        write_line(
-            args.out, {**line, "machine": started_on, "load_avg_after": machine()["load_avg"]}
-        )
-    print_table(lines)
+            limit = forward_limit(args.model, folder / "onnx-cache", sizes)
+            _write(args.out, limit, started_on)
+            beside += limit
     print_beside(beside)
+
+
+def _write(out: Path | None, lines: list[dict[str, Any]], started_on: dict[str, Any]) -> None:
+    for line in lines:
+        write_line(out, {**line, "machine": started_on, "load_avg_after": machine()["load_avg"]})
 
 
 def print_table(lines: list[dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from benchmarks.service.forward_limit import bucketed_lines, limit_lines, served_forward
 from benchmarks.service.harness import banking_texts
-from models.classifier import MAX_PADDING
+from models.classifier import FORWARD_TOKENS, MAX_PADDING
 from models.encoder import tokenize
 
 RECORDING, NOT_RECORDING = "costbot", "costbot-no-recording"
@@ -57,11 +57,12 @@ def forward_limit(
     model: Path, cache: Path, sizes: list[int], *, repeats: int = 3
 ) -> list[dict[str, Any]]:
     """The served forward alone at `sizes` (arrival order, padded to the longest), the MatMul
-    rate, and costbot's bucketing (sorted, 16-row buckets cut at MAX_PADDING) at the largest."""
+    rate, and costbot's bucketing (sorted, 16-row buckets cut at MAX_PADDING where a cut saves
+    more than FORWARD_TOKENS padded tokens) at the largest."""
     classifier, forward = served_forward(model, cache)
     ids = tokenize(classifier.tokenizer, banking_texts(512), classifier.meta.max_length).ids
     lines = limit_lines(classifier, forward, ids, sizes=sizes, repeats=repeats)
     classifier.use(forward)
-    cut = [(SERVED_BUCKET, MAX_PADDING)]
+    cut = [(SERVED_BUCKET, MAX_PADDING, FORWARD_TOKENS)]
     lines += bucketed_lines(classifier, ids, group=max(sizes), cuts=cut, repeats=repeats)
     return [{**line, "for": "peers"} for line in lines]
