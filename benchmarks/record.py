@@ -41,3 +41,9 @@ def write_line(out: Path | None, result: dict[str, Any]) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("a") as handle:
             handle.write(line + "\n")
+
+
+def write_lines(out: Path | None, lines: list[dict[str, Any]], started_on: dict[str, Any]) -> None:
+    """`write_line` each result with the machine it started on and the load average after it."""
+    for result in lines:
+        write_line(out, {**result, "machine": started_on, "load_avg_after": machine()["load_avg"]})

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.record import machine, write_line
+from benchmarks.record import machine, write_lines
 from benchmarks.service.harness import banking_texts
 from models.classifier import FORWARD_TOKENS, MAX_PADDING, Classifier
 from models.encoder import tokenize
@@ -272,29 +272,32 @@ def measure(args: argparse.Namespace) -> list[dict[str, object]]:
     return lines
 
 
-def main() -> None:
-    """Measure and print/append one line per batch size and one for the MatMul rate."""
+def forward_parser(doc: str, *, repeats: int) -> argparse.ArgumentParser:
+    """The options every forward benchmark takes: --model, --cache, --texts, --repeats, --out."""
     from models.service.engine import cache_dir
     from models.service.settings import ServiceSettings
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--model", type=Path, default=default_model_dir())
     parser.add_argument("--cache", type=Path, default=cache_dir(ServiceSettings()))
+    parser.add_argument("--texts", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--out", type=Path)
+    return parser
+
+
+def main() -> None:
+    """Measure and print/append one line per batch size and one for the MatMul rate."""
+    parser = forward_parser(__doc__, repeats=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--buckets", type=int, nargs="+", default=list(BUCKETS))
     parser.add_argument("--paddings", type=float, nargs="*", default=[0.1, 0.2])
     parser.add_argument("--forward-tokens", type=float, nargs="+", default=[FORWARD_TOKENS])
     parser.add_argument("--groups", type=int, nargs="*", help="bucketed batch sizes")
     parser.add_argument("--bucketed-only", action="store_true")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--texts", type=int, default=512)
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     started_on = machine()
-    lines = measure(args)
-    for line in lines:
-        after = machine()["load_avg"]
-        write_line(args.out, {**line, "machine": started_on, "load_avg_after": after})
+    write_lines(args.out, measure(args), started_on)
 
 
 if __name__ == "__main__":

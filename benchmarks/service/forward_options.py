@@ -16,20 +16,18 @@ tokenizer: the served call (`models.encoder.tokenize`) against the `tokenizers` 
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.record import machine, write_line
-from benchmarks.service.forward_limit import served_forward, timed
+from benchmarks.record import machine, write_lines
+from benchmarks.service.forward_limit import forward_parser, served_forward, timed
 from benchmarks.service.harness import banking_texts
 from models.classifier import Classifier
 from models.encoder import normalize, tokenize
 from models.onnx_engine import OnnxForward, export_onnx
-from models.paths import default_model_dir
 
 GROUP = 64
 
@@ -162,16 +160,7 @@ def tokenizer_lines(
 
 def main() -> None:
     """Run every variant and the tokenizer comparison; print/append one line each."""
-    from models.service.engine import cache_dir
-    from models.service.settings import ServiceSettings
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=default_model_dir())
-    parser.add_argument("--cache", type=Path, default=cache_dir(ServiceSettings()))
-    parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument("--texts", type=int, default=512)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = forward_parser(__doc__, repeats=4).parse_args()
     started_on = machine()
     classifier, served = served_forward(args.model, args.cache)
     texts = banking_texts(args.texts)
@@ -180,9 +169,7 @@ def main() -> None:
         found = variants(classifier, served, Path(folder))
         lines = option_lines(classifier, found, ids, args.repeats)
     lines += tokenizer_lines(classifier, texts, args.repeats)
-    for line in lines:
-        after = machine()["load_avg"]
-        write_line(args.out, {**line, "machine": started_on, "load_avg_after": after})
+    write_lines(args.out, lines, started_on)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,11 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from benchmarks.record import machine, write_line
-from benchmarks.service.forward_limit import served_forward
+from benchmarks.record import machine, write_lines
+from benchmarks.service.forward_limit import forward_parser, served_forward
 from benchmarks.service.harness import banking_texts
 from models.encoder import tokenize
-from models.paths import default_model_dir
 from models.service.model import ServedModel
 from models.training_cost import adapter_version
 
@@ -64,28 +62,11 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     """Measure and print/append the line."""
-    from models.service.engine import cache_dir
-    from models.service.settings import ServiceSettings
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=default_model_dir())
-    parser.add_argument("--cache", type=Path, default=cache_dir(ServiceSettings()))
+    parser = forward_parser(__doc__, repeats=7)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--texts", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     started_on = machine()
-    line = measure(args)
-    write_line(
-        args.out,
-        {
-            **line,
-            "repeats": args.repeats,
-            "machine": started_on,
-            "load_avg_after": machine()["load_avg"],
-        },
-    )
+    write_lines(args.out, [{**measure(args), "repeats": args.repeats}], started_on)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import httpx
 import numpy as np
 from safetensors.numpy import load_file
 
-from benchmarks.record import machine, write_line
+from benchmarks.record import machine, write_lines
 from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
 from benchmarks.service.load import bodies_from_texts, run_load
 from benchmarks.service.peers.beside import forward_limit, recording_overhead, sizes_seen
@@ -212,19 +212,14 @@ def main() -> None:
         chosen = [s for s in every if not wanted or s.name in wanted]
         started_on = machine()
         lines, beside = measure(args, chosen)
-        _write(args.out, [*lines, *beside], started_on)  # kept even if the forward step fails
+        write_lines(args.out, [*lines, *beside], started_on)  # kept even if the forward step fails
         print_table(lines)
         if args.forward_limit:
             sizes = sizes_seen(label for line in lines for label in line["batches"])
             limit = forward_limit(args.model, folder / "onnx-cache", sizes)
-            _write(args.out, limit, started_on)
+            write_lines(args.out, limit, started_on)
             beside += limit
     print_beside(beside)
-
-
-def _write(out: Path | None, lines: list[dict[str, Any]], started_on: dict[str, Any]) -> None:
-    for line in lines:
-        write_line(out, {**line, "machine": started_on, "load_avg_after": machine()["load_avg"]})
 
 
 def print_table(lines: list[dict[str, Any]]) -> None:
