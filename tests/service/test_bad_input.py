@@ -80,6 +80,8 @@ def test_limits_are_inclusive_and_bad_requests_leave_no_record(
     url, database = server
     reply = httpx.post(f"{url}/v1/classify", json={"texts": ["x" * 100] * 4}, timeout=30)
     assert reply.status_code == 200, reply.text
+    refused = httpx.post(f"{url}/v1/classify", json={"text": ""}, timeout=30)
+    assert refused.status_code == 422, refused.text
     reply = httpx.get(f"{url}/metrics", timeout=30)
     assert 'costbot_rejected_total{code="empty_text"}' in reply.text
     assert _count_when_settled(create_db_engine(database), expected=4) == 4
