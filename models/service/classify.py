@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import email.message
-import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,11 +26,15 @@ from models.service.state import ServiceState
 from models.service.validation import checked_tasks, checked_texts
 from storage.tables import new_uid
 
+if TYPE_CHECKING:
+    from models.service.model import ServedModel
 
-def parse_request(body: bytes, content_type: str | None) -> ClassifyRequest:
-    """The request, validated as FastAPI validates a body (a JSON content type parsed as JSON,
-    any other body as bytes); InvalidRequestError (`invalid_request`, `invalid_text`) if not."""
-    value: Any = json.loads(body) if is_json_type(content_type) else body
+
+def parse_request(body: bytes, parsed: Any, content_type: str | None) -> ClassifyRequest:
+    """The request, validated as FastAPI validates a body (with a JSON content type, `parsed`:
+    the body already parsed as JSON; any other body as bytes); InvalidRequestError
+    (`invalid_request`, `invalid_text`) if not."""
+    value: Any = parsed if is_json_type(content_type) else body
     try:
         return ClassifyRequest.model_validate(value, from_attributes=True)
     except ValidationError as error:
@@ -69,7 +72,7 @@ async def classify(service: ServiceState, body: ClassifyRequest) -> bytes:
     runtime = service.ready_runtime()
     texts = checked_texts(body, service.settings.service)
     tasks = checked_tasks(body.tasks, runtime.model.tasks)
-    jobs = _jobs(service, body, texts=texts, tasks=tasks)
+    jobs = _jobs(service, runtime.model, body, texts=texts, tasks=tasks)
     futures = runtime.batcher.submit([(job, job.computed_tokens) for job in jobs])
     metrics = service.metrics
     metrics.queue_depth.set(runtime.batcher.depth)
@@ -92,9 +95,13 @@ async def _wait(
 
 
 def _jobs(
-    service: ServiceState, body: ClassifyRequest, *, texts: list[str], tasks: tuple[str, ...]
+    service: ServiceState,
+    model: ServedModel,
+    body: ClassifyRequest,
+    *,
+    texts: list[str],
+    tasks: tuple[str, ...],
 ) -> list[TextJob]:
-    model = service.ready_runtime().model
     source = body.source
     origin = Origin(
         new_uid(),

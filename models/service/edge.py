@@ -71,19 +71,21 @@ class EdgeGuard:
         if body is None:
             await self._answer(scope, send, 413, "body_too_large", self._too_large())
             return
-        if not _is_json(body):
+        parsed = _parsed_json(body)
+        if parsed is _NOT_JSON:
             detail = "the body is not valid UTF-8 JSON (or is nested too deeply)"
             await self._answer(scope, send, 422, "invalid_json", detail)
             return
         if scope["path"] == CLASSIFY and scope["method"] == "POST":
-            await self._classify(scope, body, send)
+            await self._classify(scope, body, parsed, send)
             return
         await self._app(scope, _replay(body, receive), send)
 
-    async def _classify(self, scope: Scope, body: bytes, send: Send) -> None:
-        """POST /v1/classify: the answer, or the error FastAPI's handlers would have sent."""
+    async def _classify(self, scope: Scope, body: bytes, parsed: Any, send: Send) -> None:
+        """POST /v1/classify: the answer, or the error FastAPI's handlers would have sent
+        (`parsed`: the body as the JSON check above read it, so it is parsed once)."""
         try:
-            request = parse_request(body, _header(scope, b"content-type"))
+            request = parse_request(body, parsed, _header(scope, b"content-type"))
             answer = await classify(self._state, request)
         except InvalidRequestError as error:
             await self._error(scope, send, 422, error.code, str(error))
@@ -185,12 +187,15 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(parts)
 
 
-def _is_json(body: bytes) -> bool:
+_NOT_JSON = object()
+
+
+def _parsed_json(body: bytes) -> Any:
+    """The body parsed as UTF-8 JSON, or _NOT_JSON."""
     try:
-        json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return False
-    return True
+        return _NOT_JSON
 
 
 def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
