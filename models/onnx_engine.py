@@ -56,6 +56,7 @@ def cached_session(
     cache_dir: Path,
     precision: OnnxPrecision,
     threads: int | None = None,
+    spinning: bool = True,
 ) -> OnnxForward:
     """An ONNX Runtime forward of `classifier`, exported (and checked) on first use of a version,
     on `threads` intra-op threads (None: the CPUs this process may use).
@@ -70,7 +71,7 @@ def cached_session(
     path = entry / f"{precision}.onnx"
     if not path.is_file():
         raise ModelError(f"{entry}: the cached export has no {path.name}; delete the folder")
-    return OnnxForward(path, tasks=classifier.tasks, threads=threads)
+    return OnnxForward(path, tasks=classifier.tasks, threads=threads, spinning=spinning)
 
 
 def read_check(cache_dir: Path, version: str) -> ExportCheck:
@@ -191,23 +192,26 @@ def pad(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarr
 class OnnxForward:
     """One ONNX Runtime session of an exported support model, on the CPU."""
 
-    def __init__(self, path: Path, *, tasks: Sequence[str], threads: int | None = None) -> None:
-        """Open `path`; `threads`: intra-op threads (None: the CPUs this process may use)."""
-        import onnxruntime as ort
+    def __init__(
+        self,
+        path: Path,
+        *,
+        tasks: Sequence[str],
+        threads: int | None = None,
+        spinning: bool = True,
+    ) -> None:
+        """Open `path` on `threads` intra-op threads (None: the CPUs this process may use).
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Spinning worker threads hold both cores of a small machine between batches, starving
-        # the event loop that parses the next requests (measured: half the req/s at c=8).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        `spinning`: the threads spin between the operators of a run and stop as soon as it
+        returns (`session.force_spinning_stop`), so they never hold a core between batches.
+        Measured side by side (benchmarks/results/peers.jsonl), costbot served 313 vs 259
+        req/s at c=1, 610 vs 488 at c=8 and 666 vs 644 at c=64 with them spinning.
+        """
         self.path = path
         self.tasks = list(tasks)
-        self.threads = options.intra_op_num_threads
-        self._session: Any = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.threads = threads or len(os.sched_getaffinity(0))
+        self.spinning = spinning
+        self._session = _session(path, self.threads, spinning=spinning)
 
     def logits(
         self, input_ids: np.ndarray, mask: np.ndarray, tasks: Sequence[str]
@@ -215,3 +219,16 @@ class OnnxForward:
         """{task: logits float32 (batch, labels)} for int64 (batch, tokens) ids and mask."""
         feed = {"input_ids": input_ids, "attention_mask": mask}
         return dict(zip(tasks, self._session.run(list(tasks), feed), strict=True))
+
+
+def _session(path: Path, threads: int, *, spinning: bool) -> Any:
+    """An ONNX Runtime CPU session: `threads` intra-op threads, all graph optimisations."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", str(int(spinning)))
+    options.add_session_config_entry("session.force_spinning_stop", "1")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

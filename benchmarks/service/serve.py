@@ -30,9 +30,12 @@ def main() -> None:
     parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
     parser.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto")
     parser.add_argument("--ort-threads", type=int, default=None)
+    parser.add_argument("--ort-no-spinning", action="store_true", help="threads sleep in runs")
     args = parser.parse_args()
     if args.ort_threads is not None:  # the engine opens its session with these threads
         engine.cached_session = partial(engine.cached_session, threads=args.ort_threads)
+    if args.ort_no_spinning:
+        engine.cached_session = partial(engine.cached_session, spinning=False)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -35,10 +35,20 @@ async def _requests_then_sigterm(url: str, process: subprocess.Popen[bytes], n: 
             asyncio.create_task(client.post("/v1/classify", json={"text": f"card {i}?"}))
             for i in range(n)
         ]
-        await asyncio.sleep(0.2)  # all sent, all waiting for the first (400 ms) batch
+        await _until_queued(client, n)  # all waiting for the first (1 s) batch
         process.send_signal(signal.SIGTERM)
         replies = await asyncio.gather(*calls, return_exceptions=True)
     return [r.status_code if isinstance(r, httpx.Response) else 0 for r in replies]
+
+
+async def _until_queued(client: httpx.AsyncClient, n: int) -> None:
+    """Wait until the service's queue holds `n` texts (a fixed sleep raced a loaded machine)."""
+    for _ in range(300):
+        metrics = (await client.get("/metrics")).text
+        if f"costbot_queue_depth {float(n)}" in metrics:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{n} texts were never queued together")
 
 
 @pytest.mark.slow
@@ -49,7 +59,7 @@ def test_sigterm_serves_queued_requests_and_flushes_records(
     db_settings = fast_test_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
     engine = create_db_engine(db_settings)
     upgrade(engine)
-    batches = {"COSTBOT_SERVICE__MAX_WAIT_MS": "400", "COSTBOT_SERVICE__MAX_BATCH_SIZE": "64"}
+    batches = {"COSTBOT_SERVICE__MAX_WAIT_MS": "1000", "COSTBOT_SERVICE__MAX_BATCH_SIZE": "64"}
     service = ServeProcess(db_settings, adapters_dir, env=batches, name="service")
     process = service.process
     try:

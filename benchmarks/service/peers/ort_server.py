@@ -1,11 +1,13 @@
 """The strongest peer a skilled user would deploy: ONNX Runtime behind a minimal batching server.
 
-Usage: python -m benchmarks.service.peers.ort_server --onnx FILE --model DIR --port P
+Usage: python -m benchmarks.service.peers.ort_server --onnx FILE --model DIR --port P [--spinning]
 
 A raw ASGI app on uvicorn (uvloop, httptools where installed), the `tokenizers` fast tokenizer,
 orjson; one worker thread runs ONNX Runtime; a request that finds it idle runs at once, and
 whatever queued meanwhile is the next batch (up to 64 texts). No costing, no records, no
-validation beyond what the benchmark sends. GET /stats: the batch sizes it ran.
+validation beyond what the benchmark sends. GET /stats: the batch sizes it ran. `--spinning`:
+ONNX Runtime's threads spin within a run (its default) and stop when it returns; without it they
+sleep between operators. The benchmark runs both and compares costbot with the better.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ MAX_BATCH = 64
 class Server:
     """Queue, batch, run, answer."""
 
-    def __init__(self, onnx: Path, model_dir: Path) -> None:
+    def __init__(self, onnx: Path, model_dir: Path, *, spinning: bool) -> None:
         self.names = labels(model_dir)
         self.tasks = list(self.names)
-        self.forward = OnnxForward(onnx, tasks=self.tasks)
+        self.forward = OnnxForward(onnx, tasks=self.tasks, spinning=spinning)
         base = resolve_base(load_meta(model_dir).base_model)
         self.tokenizer = Tokenizer.from_file(str(Path(base) / "tokenizer.json"))
         self.tokenizer.enable_truncation(WINDOW)
@@ -105,8 +107,9 @@ def main() -> None:
     parser.add_argument("--onnx", type=Path, required=True)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--spinning", action="store_true", help="threads spin within runs")
     args = parser.parse_args()
-    server = Server(args.onnx, args.model)
+    server = Server(args.onnx, args.model, spinning=args.spinning)
     uvicorn.run(server, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

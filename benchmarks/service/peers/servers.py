@@ -69,6 +69,7 @@ def specs(model: Path, folder: Path, *, config: Path, infinity: Path | None = No
         costbot("costbot-torch", engine="torch"),
         costbot("costbot-one-text-per-forward", max_batch_size="1"),
         costbot("costbot-ort-1-thread", "--ort-threads", "1"),
+        costbot("costbot-ort-no-spinning", "--ort-no-spinning"),
         Spec(
             "transformers-pipeline-fastapi",
             "plain",
@@ -78,6 +79,11 @@ def specs(model: Path, folder: Path, *, config: Path, infinity: Path | None = No
             "onnxruntime-batching",
             "ort",
             [*peers_of("ort_server"), "--onnx", str(onnx), "--model", str(model)],
+        ),
+        Spec(
+            "onnxruntime-batching-spinning",
+            "ort",
+            [*peers_of("ort_server"), "--onnx", str(onnx), "--model", str(model), "--spinning"],
         ),
         *(infinity_specs(model, folder, infinity) if infinity is not None else []),
     ]
