@@ -1,9 +1,9 @@
-"""The side-by-side benchmark's summaries: recording on vs off as neighbouring pairs, and the
-batch sizes the servers ran (for the forward-alone lines)."""
+"""The side-by-side benchmark's summaries: recording on vs off as neighbouring pairs, the
+batch sizes the servers ran (for the forward-alone lines) and the issue's targets."""
 
 from __future__ import annotations
 
-from benchmarks.service.peers.beside import recording_overhead, sizes_seen
+from benchmarks.service.peers.beside import recording_overhead, sizes_seen, target_lines
 
 
 def _run(rps: float, cpu: float) -> dict[str, float]:
@@ -28,3 +28,30 @@ def test_recording_overhead_is_the_median_of_paired_changes() -> None:
 def test_sizes_seen_take_exact_sizes_and_histogram_tops() -> None:
     assert sizes_seen(["7", "63", "17-32", "5-8", "2", "65-+"]) == [1, 2, 7, 8, 32, 63]
     assert sizes_seen(["129-256"]) == [1, 64]
+
+
+def _line(server: str, c: int, rps: float, p50: float) -> dict[str, object]:
+    return {"server": server, "concurrency": c, "throughput_rps": rps, "p50_ms": p50}
+
+
+def test_targets_compare_costbot_with_the_best_peer_at_each_load() -> None:
+    lines = [
+        _line("costbot", 1, 300, 3.1),
+        _line("costbot-no-recording", 1, 900, 1.0),  # costbot's own variants are no peers
+        _line("onnxruntime-batching", 1, 280, 3.4),
+        _line("onnxruntime-batching-spinning", 1, 360, 2.7),
+        _line("transformers-pipeline-fastapi", 1, 140, 7.0),
+        _line("costbot", 8, 660, 12.0),
+        _line("onnxruntime-batching-spinning", 8, 600, 13.0),
+        _line("costbot", 64, 650, 90.0),
+        _line("costbot-one-text-per-forward", 64, 260, 240.0),
+        _line("infinity-emb-optimum", 64, 700, 95.0),
+    ]
+    one, eight, sixty_four = target_lines(lines)
+    assert one["fastest_peer"] == one["quickest_peer"] == "onnxruntime-batching-spinning"
+    assert one["rps_vs_pipeline"] == 2.143 and one["peer_p50_ms"] == 2.7
+    assert one["met"] == {"p50_at_or_below_best_peer": False, "2x_pipeline": True}
+    assert eight["met"] == {"1.1x_fastest_peer": True}
+    assert sixty_four["fastest_peer"] == "infinity-emb-optimum"
+    assert sixty_four["met"] == {"1x_fastest_peer": False, "5x_one_text_per_forward": False}
+    assert target_lines([_line("costbot", 1, 300, 3.1)]) == []  # no peer ran

@@ -11,7 +11,8 @@ utime+stime from /proc) and the load generator's own CPU ms per request. The loa
 (benchmarks/service/load.py) keeps one keep-alive connection per worker, in this process.
 One JSON line per server and concurrency (medians over repetitions, every run kept), then the
 batch sizes each batching server actually ran and how often the top intent agreed with the
-ONNX Runtime peer's.
+ONNX Runtime peer's, and one `peers_targets` line per concurrency: costbot against the best
+peer (the ONNX Runtime peer runs with its threads sleeping and spinning; either may be best).
 
 infinity-emb pins transformers 4.x; it runs from its own venv that reuses this one's CPU torch
 (so no CUDA build is pulled), and `--infinity` names that venv's bin folder:
@@ -44,7 +45,12 @@ from safetensors.numpy import load_file
 from benchmarks.record import machine, write_lines
 from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
 from benchmarks.service.load import bodies_from_texts, run_load
-from benchmarks.service.peers.beside import forward_limit, recording_overhead, sizes_seen
+from benchmarks.service.peers.beside import (
+    forward_limit,
+    recording_overhead,
+    sizes_seen,
+    target_lines,
+)
 from benchmarks.service.peers.common import labels
 from benchmarks.service.peers.servers import Spec, specs, start
 from models.paths import default_model_dir
@@ -181,7 +187,7 @@ def measure(
     lines = [medians(name, c, found) for (name, c), found in runs.items()]
     for line in lines:
         line["top_intent_agrees_with_ort_peer"] = agree[line["server"]]
-    return lines, recording_overhead(runs)
+    return lines, [*recording_overhead(runs), *target_lines(lines)]
 
 
 def main() -> None:
@@ -244,6 +250,12 @@ def print_beside(lines: list[dict[str, Any]]) -> None:
                 f"recording on vs off, c={line['concurrency']}: server CPU/request "
                 f"{line['server_cpu_change']:+.1%}, req/s {line['throughput_change']:+.1%} "
                 f"(median of {line['pairs']} pairs)"
+            )
+        elif line["bench"] == "peers_targets":
+            print(
+                f"targets c={line['concurrency']}: {line['rps_vs_fastest_peer']}x "
+                f"{line['fastest_peer']}'s req/s; p50 {line['p50_ms']} vs {line['peer_p50_ms']} ms "
+                f"({line['quickest_peer']}); met: {json.dumps(line['met'])}"
             )
         elif line["bench"] in ("forward_limit", "forward_bucketed"):
             how = "arrival order" if line["bench"] == "forward_limit" else "costbot's buckets"

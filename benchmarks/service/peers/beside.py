@@ -14,6 +14,7 @@ from models.classifier import FORWARD_TOKENS, MAX_PADDING
 from models.encoder import tokenize
 
 RECORDING, NOT_RECORDING = "costbot", "costbot-no-recording"
+PIPELINE, ONE_TEXT = "transformers-pipeline-fastapi", "costbot-one-text-per-forward"
 # The served bucket (models.service.runner.RunnerConfig.bucket_size).
 SERVED_BUCKET = 16
 
@@ -41,6 +42,65 @@ def recording_overhead(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> lis
             }
         )
     return lines
+
+
+def target_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Issue 20's targets, per concurrency, from one run's median lines: costbot against the
+    best peer (every server not named costbot*) in req/s and in p50, against the pipeline and
+    against itself at one text per forward; `met` per target. Empty where costbot or no peer
+    ran."""
+    by = {(line["server"], line["concurrency"]): line for line in lines}
+    found = []
+    for c in sorted({line["concurrency"] for line in lines}):
+        ours = by.get((RECORDING, c))
+        peers = [line for line in lines if line["concurrency"] == c and _is_peer(line)]
+        if ours is None or not peers:
+            continue
+        fastest = max(peers, key=lambda line: line["throughput_rps"])
+        quickest = min(peers, key=lambda line: line["p50_ms"])
+        found.append(
+            {
+                "bench": "peers_targets",
+                "concurrency": c,
+                "fastest_peer": fastest["server"],
+                "rps_vs_fastest_peer": _ratio(ours, fastest),
+                "quickest_peer": quickest["server"],
+                "p50_ms": ours["p50_ms"],
+                "peer_p50_ms": quickest["p50_ms"],
+                "rps_vs_pipeline": _ratio(ours, by.get((PIPELINE, c))),
+                "rps_vs_one_text_per_forward": _ratio(ours, by.get((ONE_TEXT, c))),
+            }
+        )
+        found[-1]["met"] = _met(found[-1])
+    return found
+
+
+def _is_peer(line: dict[str, Any]) -> bool:
+    return not str(line["server"]).startswith("costbot")
+
+
+def _ratio(ours: dict[str, Any], other: dict[str, Any] | None) -> float | None:
+    if other is None or not other["throughput_rps"]:
+        return None
+    return round(ours["throughput_rps"] / other["throughput_rps"], 3)
+
+
+def _met(line: dict[str, Any]) -> dict[str, bool]:
+    """The issue's targets at this concurrency, where their servers ran (c=1: p50 and 2x the
+    pipeline; c=8: 1.1x the fastest peer; c=64: the fastest peer, 5x one text per forward)."""
+    c, met = line["concurrency"], {}
+    pipeline, one_text = line["rps_vs_pipeline"], line["rps_vs_one_text_per_forward"]
+    if c == 1:
+        met["p50_at_or_below_best_peer"] = line["p50_ms"] <= line["peer_p50_ms"]
+        if pipeline is not None:
+            met["2x_pipeline"] = pipeline >= 2
+    if c == 8:
+        met["1.1x_fastest_peer"] = line["rps_vs_fastest_peer"] >= 1.1
+    if c == 64:
+        met["1x_fastest_peer"] = line["rps_vs_fastest_peer"] >= 1
+        if one_text is not None:
+            met["5x_one_text_per_forward"] = one_text >= 5
+    return met
 
 
 def _change(on: dict[str, Any], off: dict[str, Any], key: str) -> float:
