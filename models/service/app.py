@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -171,6 +172,15 @@ def _sync_prices(state: ServiceState) -> None:
     sync_from_settings(factory, settings=state.settings.prices, now=utc_now())
 
 
+def freeze_heap() -> None:
+    """Move every object alive now (torch, transformers, the model: 572,223 objects) out of
+    the collector's reach, so a full collection scans only what serving allocates: over that
+    heap one full collection took 282-311 ms here (2-core EPYC, timed with gc.callbacks), a
+    pause for every request in flight whenever it recurs. (Python docs, gc.freeze.)"""
+    gc.collect()
+    gc.freeze()
+
+
 async def _load(state: ServiceState, *, model: ServedModel | None, options: ServeOptions) -> None:
     served = model
     try:
@@ -182,6 +192,8 @@ async def _load(state: ServiceState, *, model: ServedModel | None, options: Serv
         return
     state.runtime = _runtime(state, model=served, options=options)
     state.runtime.batcher.start()
+    if model is None:  # a process of its own: nothing loaded so far will become garbage
+        freeze_heap()
     writer = state.writer if model is None else None
     if writer is not None and register_training_run(writer, model_dir(state.settings.service)):
         log.info("registered the model's training run (a one-off cost for ROI)")
