@@ -114,6 +114,7 @@ class Classifier:
         self.max_padding = MAX_PADDING
         self.forward_tokens = FORWARD_TOKENS
         self.tokenizer = load_tokenizer(self.meta.base_model)
+        self.pad_id: int = self.tokenizer.pad_token_id or 0
         peft = PeftModel.from_pretrained(load_encoder(self.meta.base_model), str(path))
         self.encoder = peft.merge_and_unload().to(self.device).eval()
         self.heads = load_heads(path, self.meta, self.device)
@@ -157,6 +158,7 @@ class Classifier:
         has them, so only texts past the window are tokenized again."""
         tasks = list(tasks) if tasks is not None else self.tasks
         chosen = {t: (rules or {}).get(t, self.rule(t)) for t in tasks}
+        names = {t: self.task_meta(t).labels for t in tasks}
         enc = self._encode(list(texts), full_ids)
         probs = self.probabilities(enc.ids, tasks, batch_size)
         return [
@@ -165,9 +167,7 @@ class Classifier:
                 enc.n_tokens[i],
                 enc.truncated[i],
                 {
-                    t: served_answer(
-                        probs[t][i], self.labels(t), chosen[t], top_k, enc.truncated[i]
-                    )
+                    t: served_answer(probs[t][i], names[t], chosen[t], top_k, enc.truncated[i])
                     for t in tasks
                 },
             )
@@ -182,7 +182,6 @@ class Classifier:
             texts = [normalize(t) for t in texts]
         return fit_window(self.tokenizer, texts, [list(ids) for ids in full_ids], window)
 
-    @torch.inference_mode()
     def probabilities(
         self, ids: list[list[int]], tasks: Sequence[str], batch_size: int = 64
     ) -> dict[str, np.ndarray]:
@@ -190,8 +189,10 @@ class Classifier:
         by length, at most `batch_size` a bucket, cut where padding passes `max_padding` and the
         cut saves more than `forward_tokens` padded tokens)."""
         heads = {t: self.heads[t] for t in tasks}
-        out = {t: np.zeros((len(ids), len(self.labels(t))), dtype=np.float32) for t in tasks}
-        pad_id = self.tokenizer.pad_token_id or 0
+        out = {
+            t: np.zeros((len(ids), len(self.task_meta(t).labels)), dtype=np.float32) for t in tasks
+        }
+        pad_id = self.pad_id
         self.last_batches = []
         lengths = [len(x) for x in ids]
         cut = fitted_batches(lengths, batch_size, self.max_padding, self.forward_tokens)
@@ -202,10 +203,11 @@ class Classifier:
                 for task, value in self.forward.logits(input_ids, mask, tasks).items():
                     out[task][batch] = _softmax(value)
             else:
-                tensors = collate(rows, pad_id, self.device)
-                logits = task_logits(self.encoder, heads, *tensors, self.meta.pooling)
-                for task, tensor in logits.items():
-                    out[task][batch] = torch.softmax(tensor.float(), dim=-1).cpu().numpy()
+                with torch.inference_mode():
+                    tensors = collate(rows, pad_id, self.device)
+                    logits = task_logits(self.encoder, heads, *tensors, self.meta.pooling)
+                    for task, tensor in logits.items():
+                        out[task][batch] = torch.softmax(tensor.float(), dim=-1).cpu().numpy()
             width = max(len(row) for row in rows)
             self.last_batches.append(BucketStats(len(batch), width, sum(len(r) for r in rows)))
         return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import email.message
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ def parse_request(body: bytes, parsed: Any, content_type: str | None) -> Classif
         raise InvalidRequestError(*describe_validation(error.errors(include_url=False))) from None
 
 
+@functools.lru_cache(maxsize=64)  # clients send the same few content types
 def is_json_type(content_type: str | None) -> bool:
     """Whether FastAPI reads a body of this content type as JSON (`application/json`,
     `application/*+json`; none given: no)."""
