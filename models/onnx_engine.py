@@ -204,8 +204,9 @@ class OnnxForward:
 
         `spinning`: the threads spin between the operators of a run and stop as soon as it
         returns (`session.force_spinning_stop`), so they never hold a core between batches.
-        Measured side by side (benchmarks/results/peers.jsonl), costbot served 313 vs 259
-        req/s at c=1, 610 vs 488 at c=8 and 666 vs 644 at c=64 with them spinning.
+        Side by side (benchmarks/results/peers.jsonl, the run of 2026-12-01 05:56) costbot
+        served 328 vs 242 req/s at c=1, 590 vs 552 at c=8 and 728 vs 685 at c=64 with them
+        spinning rather than sleeping between operators.
         """
         self.path = path
         self.tasks = list(tasks)

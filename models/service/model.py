@@ -19,8 +19,8 @@ from models.training_cost import adapter_version
 
 MODEL_NAME = "support"
 # Below this many texts one `encode` a text beats `encode_batch`, which wakes the tokenizer's
-# rayon threads: 59 vs 113 µs for 2 short texts, 184 vs 227 for 8, level at 32 (2-core EPYC,
-# each call after 2 ms idle, as between requests).
+# rayon threads (benchmarks/service/tokenize_idle.py: each call after 2 ms idle, as between
+# requests; results in benchmarks/results/tokenize_idle.jsonl).
 PARALLEL_TOKENIZE_FROM = 32
 
 
@@ -82,17 +82,22 @@ class ServedModel:
 
     @cached_property
     def _counter(self) -> Tokenizer | None:
-        """A copy of the classifier's fast tokenizer that never truncates or pads: called
-        directly it counts in half the time transformers' wrapper takes (18 vs 33 µs a short
-        text, measured), and being its own object it is never reconfigured by the forward
-        thread's calls."""
-        backend = getattr(self.classifier.tokenizer, "backend_tokenizer", None)
-        if backend is None:
-            return None
-        counter = Tokenizer.from_str(backend.to_str())
-        counter.no_truncation()
-        counter.no_padding()
-        return counter
+        """The classifier's tokenizer for counting (see `counting_tokenizer`)."""
+        return counting_tokenizer(self.classifier.tokenizer)
+
+
+def counting_tokenizer(tokenizer: Any) -> Tokenizer | None:
+    """A copy of a transformers tokenizer's fast backend that never truncates or pads (None
+    without one): called directly it counts in half the time transformers' wrapper takes (18 vs
+    33 µs a short text, measured), and being its own object it is never reconfigured by the
+    forward thread's calls."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter
 
 
 def model_dir(settings: ServiceSettings) -> Path:

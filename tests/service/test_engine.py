@@ -39,6 +39,22 @@ def test_auto_serves_onnx_fp32_on_the_cpu_with_torchs_answers(served_model: Serv
     assert np.abs(onnx["intent"] - torch_["intent"]).max() < 1e-4
 
 
+def test_the_served_session_spins_only_within_a_run(served_model: ServedModel) -> None:
+    """Threads that sleep between operators cost a lone text ~0.5 ms; threads that spin past
+    a run would hold both cores of a small machine between batches."""
+    forward = served_model.classifier.forward
+    assert isinstance(forward, onnx_engine.OnnxForward) and forward.spinning
+    options = forward._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    sleeping = onnx_engine.OnnxForward(forward.path, tasks=forward.tasks, spinning=False)
+    entry = sleeping._session.get_session_options().get_session_config_entry
+    assert entry("session.intra_op.allow_spinning") == "0"
+    ids, mask = onnx_engine.pad([[101, 2054, 102]], 0)
+    same = (f.logits(ids, mask, ["intent"])["intent"] for f in (forward, sleeping))
+    np.testing.assert_allclose(*same, atol=1e-6)
+
+
 def test_onnx_length_buckets_answer_as_one_text_per_forward(served_model: ServedModel) -> None:
     classifier = served_model.classifier
     texts = [*TEXTS, "will it rain " * 9, "i would like a large pizza with olives please"]

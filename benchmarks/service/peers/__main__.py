@@ -5,7 +5,8 @@
 
 Every server answers POST /v1/classify {"text": ...} with the same merged intent/sentiment
 weights (costbot's shipped model; the ONNX servers load one export of it). All servers are
-started first, then runs are interleaved: for each repetition, each server, each concurrency.
+started first, then runs are interleaved: for each repetition, each concurrency, each server
+(the order rotated by one each repetition), every run starting once all servers are idle.
 Per run: successful req/s, p50/p99 latency, the server's CPU ms per request (its process's
 utime+stime from /proc) and the load generator's own CPU ms per request. The load generator
 (benchmarks/service/load.py) keeps one keep-alive connection per worker, in this process.
@@ -33,6 +34,7 @@ import re
 import resource
 import statistics
 import tempfile
+import time
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
@@ -64,6 +66,27 @@ def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and its threads so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def rotated(specs_: list[Spec], repeat: int) -> list[Spec]:
+    """The servers in the order of repetition `repeat`: each starts a round once in turn, so no
+    server always runs first after the previous round's heaviest load."""
+    shift = repeat % len(specs_)
+    return specs_[shift:] + specs_[:shift]
+
+
+def settle(pids: list[int], *, idle_cpu_s: float = 0.05, window_s: float = 0.5) -> None:
+    """Wait (at most 30 s) until every server together used under `idle_cpu_s` of CPU in a
+    `window_s` window: a server still working off the last run's queue (infinity-emb keeps
+    computing requests the client gave up on) would slow whichever server runs next."""
+    deadline = time.monotonic() + 30
+    before = sum(cpu_s(pid) for pid in pids)
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        now = sum(cpu_s(pid) for pid in pids)
+        if now - before < idle_cpu_s:
+            return
+        before = now
 
 
 def client_cpu_s() -> float:
@@ -176,10 +199,12 @@ def measure(
         for spec in chosen:  # warm up each server (first calls allocate)
             url, process = live[spec.name]
             one_run(spec, url, process.pid, texts, c=8, seconds=1.0)
-        for _ in range(args.repeats):  # servers one after another at each concurrency
+        pids = [process.pid for _, process in live.values()]
+        for repeat in range(args.repeats):  # servers one after another at each concurrency
             for c in args.concurrency:
-                for spec in chosen:
+                for spec in rotated(chosen, repeat):
                     url, process = live[spec.name]
+                    settle(pids)
                     summary = one_run(spec, url, process.pid, texts, c=c, seconds=args.seconds)
                     runs.setdefault((spec.name, c), []).append(summary)
         checked = {spec.name: (spec, live[spec.name][0]) for spec in chosen}
