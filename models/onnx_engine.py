@@ -223,7 +223,16 @@ class OnnxForward:
 
 
 def _session(path: Path, threads: int, *, spinning: bool) -> Any:
-    """An ONNX Runtime CPU session: `threads` intra-op threads, all graph optimisations."""
+    """An ONNX Runtime CPU session of `path` with the served options (`session_options`)."""
+    import onnxruntime as ort
+
+    options = session_options(threads, spinning=spinning)
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def session_options(threads: int, *, spinning: bool) -> Any:
+    """The served session options: `threads` intra-op threads, one inter-op thread, every graph
+    optimisation, threads spinning within a run (when `spinning`) and never past it."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -232,4 +241,4 @@ def _session(path: Path, threads: int, *, spinning: bool) -> Any:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", str(int(spinning)))
     options.add_session_config_entry("session.force_spinning_stop", "1")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return options

@@ -27,7 +27,7 @@ from benchmarks.service.forward_limit import forward_parser, served_forward, tim
 from benchmarks.service.harness import banking_texts
 from models.classifier import Classifier
 from models.encoder import normalize, tokenize
-from models.onnx_engine import OnnxForward, export_onnx
+from models.onnx_engine import OnnxForward, export_onnx, session_options
 
 GROUP = 64
 
@@ -38,14 +38,9 @@ def session(path: Path, tasks: list[str], **changes: Any) -> OnnxForward:
     import onnxruntime as ort
 
     forward = OnnxForward(path, tasks=tasks, threads=changes.get("threads"))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = forward.threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = changes.get(
-        "level", ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    )
-    options.add_session_config_entry("session.intra_op.allow_spinning", changes.get("spin", "1"))
-    options.add_session_config_entry("session.force_spinning_stop", "1")
+    options = session_options(forward.threads, spinning=changes.get("spin", "1") == "1")
+    if "level" in changes:
+        options.graph_optimization_level = changes["level"]
     forward._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return forward
 
