@@ -3,7 +3,14 @@ batch sizes the servers ran (for the forward-alone lines) and the issue's target
 
 from __future__ import annotations
 
-from benchmarks.service.peers.beside import recording_overhead, sizes_seen, target_lines
+import pytest
+
+from benchmarks.service.peers.beside import (
+    recording_overhead,
+    sizes_seen,
+    target_lines,
+    verdict,
+)
 
 
 def _run(rps: float, cpu: float) -> dict[str, float]:
@@ -23,6 +30,7 @@ def test_recording_overhead_is_the_median_of_paired_changes() -> None:
     assert line["server_cpu_change"] == 0.0
     assert line["throughput_changes"] == [0.0, -0.1, 0.2]
     assert line["throughput_change"] == 0.0
+    assert line["at_most_5_percent"] == "met"  # +5.0% in the worst pair is still within 5%
 
 
 def test_sizes_seen_take_exact_sizes_and_histogram_tops() -> None:
@@ -55,3 +63,33 @@ def test_targets_compare_costbot_with_the_best_peer_at_each_load() -> None:
     assert sixty_four["fastest_peer"] == "infinity-emb-optimum"
     assert sixty_four["met"] == {"1x_fastest_peer": False, "5x_one_text_per_forward": False}
     assert target_lines([_line("costbot", 1, 300, 3.1)]) == []  # no peer ran
+
+
+def test_a_verdict_needs_every_paired_repetition() -> None:
+    assert verdict([True, True, True]) == "met"
+    assert verdict([False, False]) == "not met"
+    assert verdict([True, False, True]) == "not resolved"
+    with pytest.raises(ValueError, match="no paired"):
+        verdict([])
+
+
+def _runs(line: dict[str, object], *values: float) -> dict[str, object]:
+    key = "p50_ms" if line["concurrency"] == 1 else "throughput_rps"
+    return {**line, "runs": [{"throughput_rps": 1.0, "p50_ms": 1.0, key: v} for v in values]}
+
+
+def test_targets_are_judged_repetition_by_repetition() -> None:
+    lines = [
+        _runs(_line("costbot", 1, 300, 3.0), 3.0, 2.4, 2.9),
+        _runs(_line("onnxruntime-batching-spinning", 1, 360, 2.7), 2.7, 2.5, 3.0),
+        _runs(_line("costbot", 8, 660, 12.0), 660, 700, 650),
+        _runs(_line("onnxruntime-batching-spinning", 8, 600, 13.0), 600, 600, 590),
+    ]
+    one, eight = target_lines(lines)
+    assert one["paired"] == {
+        "p50_at_or_below_best_peer": {"ratios": [1.111, 0.96, 0.967], "verdict": "not resolved"}
+    }  # the median says not met; two of three repetitions say otherwise
+    assert one["met"] == {"p50_at_or_below_best_peer": False}
+    assert eight["paired"] == {
+        "1.1x_fastest_peer": {"ratios": [1.1, 1.167, 1.102], "verdict": "met"}
+    }

@@ -13,7 +13,9 @@ utime+stime from /proc) and the load generator's own CPU ms per request. The loa
 One JSON line per server and concurrency (medians over repetitions, every run kept), then the
 batch sizes each batching server actually ran and how often the top intent agreed with the
 ONNX Runtime peer's, and one `peers_targets` line per concurrency: costbot against the best
-peer (the ONNX Runtime peer runs with its threads sleeping and spinning; either may be best).
+peer (the ONNX Runtime peer runs with its threads sleeping and spinning; either may be best),
+each target judged on the medians and repetition by repetition (`met` only where every paired
+repetition meets it, `not met` where none does, else `not resolved`: beside.verdict).
 
 infinity-emb pins transformers 4.x; it runs from its own venv that reuses this one's CPU torch
 (so no CUDA build is pulled), and `--infinity` names that venv's bin folder:
@@ -274,14 +276,17 @@ def print_beside(lines: list[dict[str, Any]]) -> None:
             print(
                 f"recording on vs off, c={line['concurrency']}: server CPU/request "
                 f"{line['server_cpu_change']:+.1%}, req/s {line['throughput_change']:+.1%} "
-                f"(median of {line['pairs']} pairs)"
+                f"(median of {line['pairs']} pairs; at most 5%: {line['at_most_5_percent']})"
             )
         elif line["bench"] == "peers_targets":
             print(
                 f"targets c={line['concurrency']}: {line['rps_vs_fastest_peer']}x "
                 f"{line['fastest_peer']}'s req/s; p50 {line['p50_ms']} vs {line['peer_p50_ms']} ms "
-                f"({line['quickest_peer']}); met: {json.dumps(line['met'])}"
+                f"({line['quickest_peer']}); met by the medians: {json.dumps(line['met'])}"
             )
+            for name, judged in line["paired"].items():
+                ratios, word = judged["ratios"], judged["verdict"]
+                print(f"  {name}, repetition by repetition: {ratios} -> {word}")
         elif line["bench"] in ("forward_limit", "forward_bucketed"):
             how = "arrival order" if line["bench"] == "forward_limit" else "costbot's buckets"
             print(

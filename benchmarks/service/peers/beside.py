@@ -4,7 +4,7 @@ limit (the served forward alone, in this process, at the batch sizes the servers
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from models.encoder import tokenize
 
 RECORDING, NOT_RECORDING = "costbot", "costbot-no-recording"
 PIPELINE, ONE_TEXT = "transformers-pipeline-fastapi", "costbot-one-text-per-forward"
+MAX_RECORDING_OVERHEAD = 0.05  # issue 20: recording may add at most 5% server CPU a request
 # The served bucket (models.service.runner.RunnerConfig.bucket_size).
 SERVED_BUCKET = 16
 
@@ -39,9 +40,25 @@ def recording_overhead(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> lis
                 "throughput_change": round(statistics.median(rps), 4),
                 "server_cpu_changes": cpu,
                 "throughput_changes": rps,
+                "at_most_5_percent": verdict([x <= MAX_RECORDING_OVERHEAD for x in cpu]),
             }
         )
     return lines
+
+
+def verdict(meets: Sequence[bool]) -> str:
+    """What paired repetitions say of a target: `met` where every pair meets it, `not met`
+    where none does, else `not resolved`.
+
+    Over n pairs, the smallest and largest paired figures bound their median with confidence
+    1 - 2 * 0.5**n (93.75 % for 5 pairs; the order-statistic interval for a median, Conover,
+    Practical Nonparametric Statistics, 3rd ed., section 3.2), so a verdict other than `not
+    resolved` holds at that confidence. Raises ValueError on no pairs."""
+    if not meets:
+        raise ValueError("no paired repetitions to judge")
+    if all(meets):
+        return "met"
+    return "not met" if not any(meets) else "not resolved"
 
 
 def target_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,7 +89,43 @@ def target_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
         found[-1]["met"] = _met(found[-1])
+        found[-1]["paired"] = _paired(c, ours, fastest, quickest, by)
     return found
+
+
+def _paired(
+    c: int,
+    ours: dict[str, Any],
+    fastest: dict[str, Any],
+    quickest: dict[str, Any],
+    by: dict[tuple[str, int], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Each target judged repetition by repetition (the k-th run of costbot against the k-th of
+    the other server, taken in the same round): the paired ratios and `verdict`'s word.
+    Empty where the lines carry no runs."""
+    checks: list[tuple[str, dict[str, Any] | None, str, float, bool]] = []
+    if c == 1:
+        checks += [("p50_at_or_below_best_peer", quickest, "p50_ms", 1.0, False)]
+        checks += [("2x_pipeline", by.get((PIPELINE, c)), "throughput_rps", 2.0, True)]
+    if c == 8:
+        checks += [("1.1x_fastest_peer", fastest, "throughput_rps", 1.1, True)]
+    if c == 64:
+        checks += [("1x_fastest_peer", fastest, "throughput_rps", 1.0, True)]
+        checks += [("5x_one_text_per_forward", by.get((ONE_TEXT, c)), "throughput_rps", 5.0, True)]
+    judged = {}
+    for name, other, key, target, higher in checks:
+        ratios = _paired_ratios(ours, other, key)
+        if ratios:
+            meets = [r >= target if higher else r <= target for r in ratios]
+            judged[name] = {"ratios": ratios, "verdict": verdict(meets)}
+    return judged
+
+
+def _paired_ratios(ours: dict[str, Any], other: dict[str, Any] | None, key: str) -> list[float]:
+    if other is None:
+        return []
+    pairs = zip(ours.get("runs", []), other.get("runs", []), strict=False)
+    return [round(a[key] / b[key], 3) for a, b in pairs if b[key]]
 
 
 def _is_peer(line: dict[str, Any]) -> bool:
