@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from sqlmodel import Session
 
 from bot.settings import SummarySchedule
@@ -37,12 +38,19 @@ async def start_at(
         clock=lambda: now,
         retry_delay_s=0.01,
     )
+    running: set[str] = set()  # catch-up jobs submitted and not yet finished
+
+    def track(event: JobEvent) -> None:
+        if event.job_id.startswith("catch-up-"):
+            (running.add if event.code == EVENT_JOB_SUBMITTED else running.discard)(event.job_id)
+
+    scheduler.add_listener(track, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     scheduler.start()
     try:
-        for _ in range(100):
+        for _ in range(250):  # every catch-up posted: none left to run and none still running
             await asyncio.sleep(0.02)
             jobs = [j for j in scheduler.get_jobs() if j.id.startswith("catch-up-")]
-            if not jobs and poster.posts:
+            if not jobs and not running and poster.posts:
                 break
         await asyncio.sleep(0.1)
     finally:
