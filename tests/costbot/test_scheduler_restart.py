@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from sqlmodel import Session
 
 from bot.settings import SummarySchedule
@@ -38,19 +38,18 @@ async def start_at(
         clock=lambda: now,
         retry_delay_s=0.01,
     )
-    running: set[str] = set()  # catch-up jobs submitted and not yet finished
-
-    def track(event: JobEvent) -> None:
-        if event.job_id.startswith("catch-up-"):
-            (running.add if event.code == EVENT_JOB_SUBMITTED else running.discard)(event.job_id)
-
-    scheduler.add_listener(track, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    catch_ups = {job.id for job in scheduler.get_jobs() if job.id.startswith("catch-up-")}
+    finished: set[str] = set()
+    scheduler.add_listener(
+        lambda event: finished.add(event.job_id), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+    )
     scheduler.start()
     try:
-        for _ in range(250):  # every catch-up posted: none left to run and none still running
+        for tick in range(250):
             await asyncio.sleep(0.02)
-            jobs = [j for j in scheduler.get_jobs() if j.id.startswith("catch-up-")]
-            if not jobs and not running and poster.posts:
+            if catch_ups and catch_ups <= finished:  # every catch-up ran (at most 5 s)
+                break
+            if not catch_ups and (poster.posts or tick >= 100):  # none due: a post, or 2 s
                 break
         await asyncio.sleep(0.1)
     finally:
