@@ -16,6 +16,20 @@ from models.encoder import tokenize
 RECORDING, NOT_RECORDING = "costbot", "costbot-no-recording"
 PIPELINE, ONE_TEXT = "transformers-pipeline-fastapi", "costbot-one-text-per-forward"
 MAX_RECORDING_OVERHEAD = 0.05  # issue 20: recording may add at most 5% server CPU a request
+FASTEST, QUICKEST = "fastest peer", "quickest peer"  # the best peer by req/s, by p50
+# Issue 20's targets by concurrency: (name, the server costbot is put beside, the figure, the
+# bound on costbot's figure over its, whether more is better).
+TARGETS: dict[int, tuple[tuple[str, str, str, float, bool], ...]] = {
+    1: (
+        ("p50_at_or_below_best_peer", QUICKEST, "p50_ms", 1.0, False),
+        ("2x_pipeline", PIPELINE, "throughput_rps", 2.0, True),
+    ),
+    8: (("1.1x_fastest_peer", FASTEST, "throughput_rps", 1.1, True),),
+    64: (
+        ("1x_fastest_peer", FASTEST, "throughput_rps", 1.0, True),
+        ("5x_one_text_per_forward", ONE_TEXT, "throughput_rps", 5.0, True),
+    ),
+}
 # The served bucket (models.service.runner.RunnerConfig.bucket_size).
 SERVED_BUCKET = 16
 
@@ -64,8 +78,8 @@ def verdict(meets: Sequence[bool]) -> str:
 def target_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Issue 20's targets, per concurrency, from one run's median lines: costbot against the
     best peer (every server not named costbot*) in req/s and in p50, against the pipeline and
-    against itself at one text per forward; `met` per target. Empty where costbot or no peer
-    ran."""
+    against itself at one text per forward; each of TARGETS judged on the medians (`met`) and
+    repetition by repetition (`paired`). Empty where costbot or no peer ran."""
     by = {(line["server"], line["concurrency"]): line for line in lines}
     found = []
     for c in sorted({line["concurrency"] for line in lines}):
@@ -88,44 +102,10 @@ def target_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "rps_vs_one_text_per_forward": _ratio(ours, by.get((ONE_TEXT, c))),
             }
         )
-        found[-1]["met"] = _met(found[-1])
-        found[-1]["paired"] = _paired(c, ours, fastest, quickest, by)
+        beside = {FASTEST: fastest, QUICKEST: quickest, PIPELINE: by.get((PIPELINE, c))}
+        beside[ONE_TEXT] = by.get((ONE_TEXT, c))
+        found[-1]["met"], found[-1]["paired"] = _judged(c, ours, beside)
     return found
-
-
-def _paired(
-    c: int,
-    ours: dict[str, Any],
-    fastest: dict[str, Any],
-    quickest: dict[str, Any],
-    by: dict[tuple[str, int], dict[str, Any]],
-) -> dict[str, dict[str, Any]]:
-    """Each target judged repetition by repetition (the k-th run of costbot against the k-th of
-    the other server, taken in the same round): the paired ratios and `verdict`'s word.
-    Empty where the lines carry no runs."""
-    checks: list[tuple[str, dict[str, Any] | None, str, float, bool]] = []
-    if c == 1:
-        checks += [("p50_at_or_below_best_peer", quickest, "p50_ms", 1.0, False)]
-        checks += [("2x_pipeline", by.get((PIPELINE, c)), "throughput_rps", 2.0, True)]
-    if c == 8:
-        checks += [("1.1x_fastest_peer", fastest, "throughput_rps", 1.1, True)]
-    if c == 64:
-        checks += [("1x_fastest_peer", fastest, "throughput_rps", 1.0, True)]
-        checks += [("5x_one_text_per_forward", by.get((ONE_TEXT, c)), "throughput_rps", 5.0, True)]
-    judged = {}
-    for name, other, key, target, higher in checks:
-        ratios = _paired_ratios(ours, other, key)
-        if ratios:
-            meets = [r >= target if higher else r <= target for r in ratios]
-            judged[name] = {"ratios": ratios, "verdict": verdict(meets)}
-    return judged
-
-
-def _paired_ratios(ours: dict[str, Any], other: dict[str, Any] | None, key: str) -> list[float]:
-    if other is None:
-        return []
-    pairs = zip(ours.get("runs", []), other.get("runs", []), strict=False)
-    return [round(a[key] / b[key], 3) for a, b in pairs if b[key]]
 
 
 def _is_peer(line: dict[str, Any]) -> bool:
@@ -138,22 +118,34 @@ def _ratio(ours: dict[str, Any], other: dict[str, Any] | None) -> float | None:
     return round(ours["throughput_rps"] / other["throughput_rps"], 3)
 
 
-def _met(line: dict[str, Any]) -> dict[str, bool]:
-    """The issue's targets at this concurrency, where their servers ran (c=1: p50 and 2x the
-    pipeline; c=8: 1.1x the fastest peer; c=64: the fastest peer, 5x one text per forward)."""
-    c, met = line["concurrency"], {}
-    pipeline, one_text = line["rps_vs_pipeline"], line["rps_vs_one_text_per_forward"]
-    if c == 1:
-        met["p50_at_or_below_best_peer"] = line["p50_ms"] <= line["peer_p50_ms"]
-        if pipeline is not None:
-            met["2x_pipeline"] = pipeline >= 2
-    if c == 8:
-        met["1.1x_fastest_peer"] = line["rps_vs_fastest_peer"] >= 1.1
-    if c == 64:
-        met["1x_fastest_peer"] = line["rps_vs_fastest_peer"] >= 1
-        if one_text is not None:
-            met["5x_one_text_per_forward"] = one_text >= 5
-    return met
+def _judged(
+    c: int, ours: dict[str, Any], beside: dict[str, dict[str, Any] | None]
+) -> tuple[dict[str, bool], dict[str, dict[str, Any]]]:
+    """The targets at concurrency `c` whose other server ran (`beside`: the line of each, by
+    the name TARGETS gives it), judged on the medians (`met`) and repetition by repetition
+    (`paired`: the k-th run of costbot against the k-th of the other server, taken in the same
+    round; the paired ratios and `verdict`'s word; none where the lines carry no runs)."""
+    met, paired = {}, {}
+    for name, whom, key, bound, higher in TARGETS.get(c, ()):
+        other = beside.get(whom)
+        if other is None or not other[key]:
+            continue
+        met[name] = _meets(ours[key], other[key], bound, higher=higher)
+        runs = zip(ours.get("runs", []), other.get("runs", []), strict=False)
+        pairs = [(a[key], b[key]) for a, b in runs if b[key]]
+        if pairs:
+            meets = [_meets(a, b, bound, higher=higher) for a, b in pairs]
+            paired[name] = {
+                "ratios": [round(a / b, 3) for a, b in pairs],
+                "verdict": verdict(meets),
+            }
+    return met, paired
+
+
+def _meets(ours: float, other: float, bound: float, *, higher: bool) -> bool:
+    """More is better: ours / other, to 3 decimals as reported, at least `bound`; else ours at
+    most `bound` times other."""
+    return round(ours / other, 3) >= bound if higher else ours <= bound * other
 
 
 def _change(on: dict[str, Any], off: dict[str, Any], key: str) -> float:
