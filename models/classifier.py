@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -88,6 +88,17 @@ class Forward(Protocol):
         self, input_ids: np.ndarray, mask: np.ndarray, tasks: Sequence[str]
     ) -> dict[str, np.ndarray]:
         """{task: logits (batch, labels)} for int64 (batch, tokens) ids and attention mask."""
+        ...
+
+
+@runtime_checkable
+class PackedForward(Forward, Protocol):
+    """A runtime that also takes texts unpadded, packed into shared sequences (see packing)."""
+
+    def packed_logits(
+        self, rows: Sequence[Sequence[int]], tasks: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """{task: logits (len(rows), labels)} for each text's token ids."""
         ...
 
 
@@ -188,6 +199,8 @@ class Classifier:
         """{task: softmax (n, labels)} for token ids: one forward per length bucket (rows sorted
         by length, at most `batch_size` a bucket, cut where padding passes `max_padding` and the
         cut saves more than `forward_tokens` padded tokens)."""
+        if isinstance(self.forward, PackedForward):
+            return self._packed_probabilities(self.forward, ids, tasks)
         heads = {t: self.heads[t] for t in tasks}
         out = {
             t: np.zeros((len(ids), len(self.task_meta(t).labels)), dtype=np.float32) for t in tasks
@@ -211,6 +224,16 @@ class Classifier:
             width = max(len(row) for row in rows)
             self.last_batches.append(BucketStats(len(batch), width, sum(len(r) for r in rows)))
         return out
+
+    def _packed_probabilities(
+        self, forward: PackedForward, ids: list[list[int]], tasks: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """{task: softmax (n, labels)} from one packed forward of every text (no padding)."""
+        logits = forward.packed_logits(ids, tasks)
+        # one forward of every text; nothing is padded but the tail of each pack
+        tokens = sum(len(x) for x in ids)
+        self.last_batches = [BucketStats(len(ids), max(len(x) for x in ids), tokens)]
+        return {task: _softmax(value) for task, value in logits.items()}
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +17,7 @@ import platformdirs
 
 from models.classifier import Classifier
 from models.errors import ModelError
-from models.onnx_engine import cached_session
+from models.onnx_engine import OnnxForward, cached_session
 from models.service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ ServedPrecision = Literal["fp32", "bf16", "int8"]
 # sentiment (benchmarks/results/onnx.jsonl, docs/benchmarks.md): `auto` keeps fp32; int8 is opt-in.
 INT8_ADOPTED = False
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+PACKED_REASON = "batches packed without padding (service.packed_batches)"
 
 
 @dataclass(frozen=True)
@@ -109,22 +111,36 @@ def attach_engine(
     """Make `classifier` answer with the chosen engine (exporting on first use of a version).
 
     Under ``engine = auto`` an export that fails its check falls back to torch fp32 with the
-    reason; a configured ``onnx`` raises ModelError instead.
+    reason; a configured ``onnx`` raises ModelError instead. A packed export that cannot be
+    made (an encoder without position ids) falls back to padded batches, with a warning.
     """
     if choice.engine != "onnx":
         return choice
     try:
-        classifier.use(
-            cached_session(
-                classifier,
-                version=version,
-                cache_dir=cache_dir(settings),
-                precision="int8" if choice.precision == "int8" else "fp32",
-            )
-        )
+        forward, packed = _onnx_forward(classifier, choice, version=version, settings=settings)
     except (ModelError, OSError) as error:
         if settings.engine == "onnx":
             raise ModelError(f"ONNX engine unavailable: {error}") from error
         log.warning("ONNX engine unavailable, serving with torch: %s", error)
         return EngineChoice("torch", "fp32", f"auto: ONNX export failed ({error})")
-    return choice
+    classifier.use(forward)
+    return replace(choice, reason=f"{choice.reason}; {PACKED_REASON}") if packed else choice
+
+
+def _onnx_forward(
+    classifier: Classifier, choice: EngineChoice, *, version: str, settings: ServiceSettings
+) -> tuple[OnnxForward, bool]:
+    """The session to serve with, and whether it takes packed batches."""
+    session = partial(
+        cached_session,
+        classifier,
+        version=version,
+        cache_dir=cache_dir(settings),
+        precision="int8" if choice.precision == "int8" else "fp32",
+    )
+    if settings.packed_batches and choice.precision == "fp32":
+        try:
+            return session(packed=True), True
+        except ModelError as error:
+            log.warning("packed batches unavailable, padding instead: %s", error)
+    return session(), False

@@ -30,6 +30,9 @@ class ServiceSettings(Section):
     precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     # Where ONNX exports are cached, one folder per model version; None: the user cache dir.
     engine_cache_dir: Path | None = None
+    # ONNX fp32: batches packed into shared sequences without padding (models/packing.py; same
+    # answers, fewer tokens computed); false: padded length buckets.
+    packed_batches: bool = True
     max_batch_size: int = Field(default=32, ge=1, le=1024)
     max_batch_tokens: int = Field(default=4096, ge=16)
     # 0: a text that finds the worker idle runs at once (batches still grow under load).

@@ -43,11 +43,13 @@ def test_the_served_session_spins_only_within_a_run(served_model: ServedModel) -
     """Threads that sleep between operators cost a lone text ~0.5 ms; threads that spin past
     a run would hold both cores of a small machine between batches."""
     forward = served_model.classifier.forward
-    assert isinstance(forward, onnx_engine.OnnxForward) and forward.spinning
+    assert isinstance(forward, onnx_engine.PackedOnnxForward) and forward.spinning
     options = forward._session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
     assert options.get_session_config_entry("session.force_spinning_stop") == "1"
-    sleeping = onnx_engine.OnnxForward(forward.path, tasks=forward.tasks, spinning=False)
+    sleeping = onnx_engine.PackedOnnxForward(
+        forward.path, tasks=forward.tasks, pooling=forward.pooling, pad_id=0, spinning=False
+    )
     entry = sleeping._session.get_session_options().get_session_config_entry
     assert entry("session.intra_op.allow_spinning") == "0"
     ids, mask = onnx_engine.pad([[101, 2054, 102]], 0)
@@ -55,14 +57,31 @@ def test_the_served_session_spins_only_within_a_run(served_model: ServedModel) -
     np.testing.assert_allclose(*same, atol=1e-6)
 
 
-def test_onnx_length_buckets_answer_as_one_text_per_forward(served_model: ServedModel) -> None:
+@pytest.mark.parametrize("layout", ["packed", "padded"])
+def test_onnx_batches_answer_as_one_text_per_forward(
+    served_model: ServedModel, layout: str
+) -> None:
+    """Packed (several texts a sequence, in several packs) or padded (length buckets), a text
+    gets the answer it gets alone."""
     classifier = served_model.classifier
+    served = classifier.forward
+    assert isinstance(served, onnx_engine.PackedOnnxForward)
+    forward = onnx_engine.PackedOnnxForward(
+        served.path, tasks=served.tasks, pooling=served.pooling, pad_id=0, pack_tokens=12
+    )
+    if layout == "padded":
+        forward = onnx_engine.OnnxForward(served.path.with_name("fp32.onnx"), tasks=served.tasks)
     texts = [*TEXTS, "will it rain " * 9, "i would like a large pizza with olives please"]
-    together = classifier.predict(texts, batch_size=16)
-    assert len(classifier.last_batches) > 1
-    for bucketed, text in zip(together, texts, strict=True):
-        single = classifier.predict([text])[0]
-        for task, answer in bucketed.tasks.items():
+    classifier.use(forward)
+    try:
+        together = classifier.predict(texts, batch_size=16)
+        buckets = len(classifier.last_batches)
+        alone = [classifier.predict([text])[0] for text in texts]
+    finally:
+        classifier.use(served)
+    assert buckets == (1 if layout == "packed" else 2)
+    for batched, single in zip(together, alone, strict=True):
+        for task, answer in batched.tasks.items():
             assert answer.label == single.tasks[task].label
             assert answer.score == pytest.approx(single.tasks[task].score, abs=1e-5)
 
@@ -75,11 +94,50 @@ def test_export_is_cached_per_version_with_its_check(adapters_dir: Path, tmp_pat
     check = json.loads(manifest.read_text())
     assert check["version"] == first.version
     assert check["max_abs_diff"]["fp32.onnx"] < onnx_engine.FP32_TOLERANCE
-    assert {p.name for p in entry.iterdir()} == {"fp32.onnx", "int8.onnx", "export.json"}
+    assert check["max_abs_diff"]["packed.onnx"] < onnx_engine.FP32_TOLERANCE
+    names = {p.name for p in entry.iterdir()}
+    assert names == {"fp32.onnx", "int8.onnx", "packed.onnx", "export.json"}
     second = load_served_model(_settings(adapters_dir, tmp_path, precision="int8"))
     assert manifest.stat().st_mtime_ns == written  # loaded, not exported again
     assert second.engine.precision == "int8"
     assert [p.name for p in tmp_path.iterdir()] == [first.version]  # no staging left behind
+
+
+def test_an_entry_made_before_packing_gets_its_packed_graph_added(
+    adapters_dir: Path, tmp_path: Path
+) -> None:
+    first = load_served_model(_settings(adapters_dir, tmp_path, packed_batches=False))
+    assert not isinstance(first.classifier.forward, onnx_engine.PackedOnnxForward)
+    assert "packed" not in first.engine.reason
+    entry = tmp_path / first.version
+    (entry / "packed.onnx").unlink()  # as an older costbot left it
+    fp32_written = (entry / "fp32.onnx").stat().st_mtime_ns
+    second = load_served_model(_settings(adapters_dir, tmp_path))
+    assert isinstance(second.classifier.forward, onnx_engine.PackedOnnxForward)
+    assert "batches packed without padding" in second.engine.reason
+    assert (entry / "fp32.onnx").stat().st_mtime_ns == fp32_written
+    assert "packed.onnx" in onnx_engine.read_check(tmp_path, first.version).max_abs_diff
+    assert sorted(p.name for p in entry.iterdir()) == sorted(
+        ["fp32.onnx", "int8.onnx", "packed.onnx", "export.json"]
+    )
+
+
+def test_an_encoder_that_cannot_be_packed_is_served_padded(
+    adapters_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def no_position_ids(*args: object) -> None:
+        raise TypeError("forward() got an unexpected keyword argument 'position_ids'")
+
+    monkeypatch.setattr(onnx_engine, "export_packed_onnx", no_position_ids)
+    with caplog.at_level(logging.WARNING):
+        served = load_served_model(_settings(adapters_dir, tmp_path))
+    assert (served.engine.engine, served.engine.precision) == ("onnx", "fp32")
+    assert type(served.classifier.forward) is onnx_engine.OnnxForward
+    assert "packed batches unavailable, padding instead" in caplog.text
+    assert "position_ids" in caplog.text
 
 
 def test_a_mismatching_export_is_refused(

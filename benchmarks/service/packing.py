@@ -1,0 +1,162 @@
+"""Packed against padded batches: the served forward on the same texts, side by side.
+
+    python -m benchmarks.service.packing [--sizes 1 2 4 8 16 32 64] [--limits 64 128 256] \
+        [--repeats 5] [--out benchmarks/results/packing.jsonl]
+
+Real customer messages (BANKING77, as the peers benchmark sends them) are tokenized once and cut
+into batches of each size in arrival order, as concurrent requests arrive. Each batch goes
+through `Classifier.probabilities`, the path the service runs, under each layout:
+- `padded`: the fp32 export in length buckets of 16 rows (the service's layout before packing);
+- `padded-one-bucket`: the same export, each batch padded to its longest text (as the ONNX
+  Runtime peer of benchmarks/service/peers runs it);
+- `packed-N`: the packed export, packs of at most N tokens (models/packing.py; the service's
+  layout at N = PACK_TOKENS).
+Layouts and sizes are interleaved within each repetition; one JSON line per layout and size with
+medians over repetitions (texts/s, this process's CPU ms per text) and the largest difference of
+any probability from the padded layout's, then the ratio of each layout to `padded` per size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from benchmarks.record import machine, write_lines
+from benchmarks.service.forward_limit import forward_parser, timed
+from benchmarks.service.harness import banking_texts
+from models.classifier import Classifier
+from models.encoder import tokenize
+from models.onnx_engine import OnnxForward, PackedOnnxForward, cached_session
+from models.packing import PACK_TOKENS
+from models.training_cost import adapter_version
+
+SIZES = (1, 2, 4, 8, 16, 32, 64)
+LIMITS = (64, PACK_TOKENS, 256)
+BUCKET_ROWS = 16  # the service's bucket size (ServeOptions.bucket_size)
+Answers = dict[tuple[str, int], list[dict[str, np.ndarray]]]
+
+
+def layouts(classifier: Classifier, args: argparse.Namespace) -> dict[str, tuple[Any, int]]:
+    """{name: (forward, rows per bucket)}: the padded export twice, the packed one per limit."""
+    version = adapter_version(args.model)
+    session = partial(
+        cached_session, classifier, version=version, cache_dir=args.cache, precision="fp32"
+    )
+    padded = session()
+    packed = session(packed=True)
+    assert isinstance(packed, PackedOnnxForward)
+    found: dict[str, tuple[Any, int]] = {
+        "padded": (padded, BUCKET_ROWS),
+        "padded-one-bucket": (padded, max(args.sizes)),
+    }
+    for limit in args.limits:
+        forward = PackedOnnxForward(
+            packed.path,
+            tasks=packed.tasks,
+            pooling=packed.pooling,
+            pad_id=packed.pad_id,
+            pack_tokens=limit,
+        )
+        found[f"packed-{limit}"] = (forward, BUCKET_ROWS)
+    return found
+
+
+def run_all(
+    classifier: Classifier, forward: OnnxForward, groups: list[list[list[int]]], rows: int
+) -> list[dict[str, np.ndarray]]:
+    """Every batch through the served path with `forward`, in buckets of `rows`."""
+    classifier.use(forward)
+    return [classifier.probabilities(group, classifier.tasks, rows) for group in groups]
+
+
+def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One line per layout and size, then the ratio lines."""
+    classifier = Classifier(args.model, device="cpu")
+    ids = tokenize(classifier.tokenizer, banking_texts(args.texts), classifier.meta.max_length).ids
+    by_size = {s: [ids[i : i + s] for i in range(0, len(ids) - s + 1, s)] for s in args.sizes}
+    found = layouts(classifier, args)
+    answers = {
+        (name, size): run_all(classifier, forward, by_size[size], rows)
+        for name, (forward, rows) in found.items()
+        for size in args.sizes
+    }  # also the warm-up: first calls at a shape allocate
+    runs: dict[tuple[str, int], list[tuple[float, float]]] = {key: [] for key in answers}
+    for _ in range(args.repeats):
+        for size in args.sizes:
+            for name, (forward, rows) in found.items():
+                work = partial(run_all, classifier, forward, by_size[size], rows)
+                runs[name, size].append(timed(work))
+    lines = [
+        _line(name, size, runs[name, size], by_size[size], _gap(answers, name, size))
+        for name, size in runs
+    ]
+    return [*lines, *_ratios(lines)]
+
+
+def _gap(answers: Answers, name: str, size: int) -> float:
+    """Largest absolute difference of any probability from the padded layout's."""
+    ours, padded = answers[name, size], answers["padded", size]
+    return max(
+        float(np.abs(mine[task] - theirs[task]).max())
+        for mine, theirs in zip(ours, padded, strict=True)
+        for task in mine
+    )
+
+
+def _line(
+    name: str,
+    size: int,
+    runs: list[tuple[float, float]],
+    groups: Sequence[Sequence[list[int]]],
+    gap: float,
+) -> dict[str, Any]:
+    texts = sum(len(group) for group in groups)
+    wall = statistics.median(run[0] for run in runs)
+    cpu = statistics.median(run[1] for run in runs)
+    return {
+        "bench": "packing",
+        "layout": name,
+        "batch_size": size,
+        "texts": texts,
+        "tokens_per_text": round(sum(len(x) for g in groups for x in g) / texts, 2),
+        "texts_per_s": round(texts / wall, 1),
+        "cpu_ms_per_text": round(cpu * 1000 / texts, 3),
+        "max_prob_diff_vs_padded": gap,
+        "repeats": len(runs),
+    }
+
+
+def _ratios(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per size: each layout's texts/s over the padded layout's."""
+    padded = {
+        line["batch_size"]: line["texts_per_s"] for line in lines if line["layout"] == "padded"
+    }
+    return [
+        {
+            "bench": "packing_ratio",
+            "layout": line["layout"],
+            "batch_size": line["batch_size"],
+            "texts_per_s_vs_padded": round(line["texts_per_s"] / padded[line["batch_size"]], 3),
+        }
+        for line in lines
+        if line["layout"] != "padded"
+    ]
+
+
+def main() -> None:
+    """Measure and print/append the lines."""
+    parser = forward_parser(__doc__, repeats=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--limits", type=int, nargs="+", default=list(LIMITS))
+    args = parser.parse_args()
+    started_on = machine()
+    write_lines(args.out, measure(args), started_on)
+
+
+if __name__ == "__main__":
+    main()
