@@ -172,6 +172,24 @@ async def test_after_a_batch_of_k_the_next_waits_briefly_for_k_texts() -> None:
     await batcher.drain()
 
 
+async def test_callers_split_in_two_groups_are_joined_again() -> None:
+    """Two groups of callers alternating (4 computed while 4 wait) would stay split if the
+    next batch waited only for as many texts as the last had: the 4 waiting are enough."""
+    run = Recorder(delay_s=0.2)
+    batcher = MicroBatcher(run, BatchPolicy(max_batch_size=8, linger_ms=60_000))
+    batcher.start()
+    first = batcher.submit([(f"a{i}", 1) for i in range(4)])
+    await _yield_to_the_collector()
+    waiting = batcher.submit([(f"b{i}", 1) for i in range(4)])  # queue while a0-a3 compute
+    await asyncio.gather(*first)
+    await _yield_to_the_collector()
+    assert len(run.batches) == 1, "b0-b3 wait for the callers just answered"
+    back = batcher.submit([(f"c{i}", 1) for i in range(4)])
+    await asyncio.gather(*waiting, *back)
+    await batcher.drain()
+    assert [len(b) for b in run.batches] == [4, 8]
+
+
 async def test_lingering_is_bounded_and_never_follows_a_batch_of_one() -> None:
     run = Recorder()
     batcher = MicroBatcher(run, BatchPolicy(max_batch_size=8, linger_ms=50))

@@ -70,7 +70,7 @@ def specs(model: Path, folder: Path, *, config: Path, infinity: Path | None = No
         costbot("costbot-one-text-per-forward", max_batch_size="1"),
         costbot("costbot-ort-1-thread", "--ort-threads", "1"),
         costbot("costbot-ort-no-spinning", "--ort-no-spinning"),
-        costbot("costbot-linger-12ms", batch_linger_ms="12"),
+        costbot("costbot-linger-2ms", batch_linger_ms="2"),
         costbot("costbot-padded", packed_batches="false"),
         Spec(
             "transformers-pipeline-fastapi",
