@@ -40,7 +40,8 @@ class ServiceSettings(Section):
     # After a batch of k >= 2 texts, the next batch waits up to this long (from the end of the
     # last) for k more texts: under steady load the callers just answered send their next texts
     # within a few milliseconds. 0: off. After a batch of one nothing waits. 12 against 2 at
-    # concurrency 8: whole batches, 1.04-1.20x the req/s, p99 61 vs 101 ms (docs/benchmarks.md).
+    # concurrency 8: 204.5 vs 195.9 req/s (paired runs 0.91-1.22x), p99 78.8 vs 93.1 ms
+    # (benchmarks/results/peers.jsonl, the run at 2026-12-01 14:52, docs/benchmarks.md).
     batch_linger_ms: float = Field(default=12.0, ge=0, le=100)
     queue_limit: int = Field(default=1024, ge=1)
     max_text_chars: int = Field(default=2000, ge=1, le=100_000)
