@@ -181,20 +181,8 @@ def export_onnx(classifier: Classifier, path: Path) -> None:
     ids, mask = _probe_batch(classifier)
     axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
     axes.update({task: {0: "batch"} for task in classifier.tasks})
-    module = Merged().eval().to("cpu")
-    # The tracer warns of branches on shapes; the probe check below is what proves the graph.
-    with torch.inference_mode(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            (torch.from_numpy(ids), torch.from_numpy(mask)),
-            str(path),
-            input_names=["input_ids", "attention_mask"],
-            output_names=classifier.tasks,
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    _trace(Merged(), inputs, path, outputs=classifier.tasks, axes=axes)
 
 
 def export_packed_onnx(classifier: Classifier, path: Path) -> None:
@@ -235,15 +223,29 @@ def export_packed_onnx(classifier: Classifier, path: Path) -> None:
         "pool": {0: "texts", 1: "flat"},
     }
     axes.update({task: {0: "texts"} for task in classifier.tasks})
-    module = Packed().eval().to("cpu")
+    _trace(Packed(), inputs, path, outputs=classifier.tasks, axes=axes)
+
+
+def _trace(
+    module: Any,
+    inputs: dict[str, np.ndarray],
+    path: Path,
+    *,
+    outputs: list[str],
+    axes: dict[str, dict[int, str]],
+) -> None:
+    """Trace `module` (a torch module) on `inputs` into an ONNX file at opset 17."""
+    import torch
+
+    # The tracer warns of branches on shapes; the probe check after export proves the graph.
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            module,
+            module.eval().to("cpu"),
             tuple(torch.from_numpy(value) for value in inputs.values()),
             str(path),
             input_names=list(inputs),
-            output_names=classifier.tasks,
+            output_names=outputs,
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
