@@ -196,9 +196,10 @@ class Classifier:
     def probabilities(
         self, ids: list[list[int]], tasks: Sequence[str], batch_size: int = 64
     ) -> dict[str, np.ndarray]:
-        """{task: softmax (n, labels)} for token ids: one forward per length bucket (rows sorted
-        by length, at most `batch_size` a bucket, cut where padding passes `max_padding` and the
-        cut saves more than `forward_tokens` padded tokens)."""
+        """{task: softmax (n, labels)} for token ids: one packed forward of every text when the
+        runtime takes packed batches (PackedForward), else one forward per length bucket (rows
+        sorted by length, at most `batch_size` a bucket, cut where padding passes `max_padding`
+        and the cut saves more than `forward_tokens` padded tokens)."""
         if isinstance(self.forward, PackedForward):
             return self._packed_probabilities(self.forward, ids, tasks)
         heads = {t: self.heads[t] for t in tasks}
