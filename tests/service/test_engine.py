@@ -3,8 +3,10 @@ checked against torch; settings that cannot run here are refused with one line."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -103,26 +105,40 @@ def test_export_is_cached_per_version_with_its_check(adapters_dir: Path, tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == [first.version]  # no staging left behind
 
 
+def _entry_without_packed(served_model: ServedModel, adapters_dir: Path, cache: Path) -> Path:
+    """A copy of the session's cache entry as a costbot before packing left it."""
+    entry = cache / served_model.version
+    shutil.copytree(adapters_dir.parent / "onnx-cache" / served_model.version, entry)
+    (entry / "packed.onnx").unlink()
+    check = onnx_engine.read_check(cache, served_model.version)
+    diffs = {k: v for k, v in check.max_abs_diff.items() if k != "packed.onnx"}
+    manifest = {**dataclasses.asdict(check), "max_abs_diff": diffs}
+    (entry / onnx_engine.MANIFEST).write_text(json.dumps(manifest))
+    return entry
+
+
 def test_an_entry_made_before_packing_gets_its_packed_graph_added(
-    adapters_dir: Path, tmp_path: Path
+    served_model: ServedModel, adapters_dir: Path, tmp_path: Path
 ) -> None:
-    first = load_served_model(_settings(adapters_dir, tmp_path, packed_batches=False))
-    assert not isinstance(first.classifier.forward, onnx_engine.PackedOnnxForward)
-    assert "packed" not in first.engine.reason
-    entry = tmp_path / first.version
-    (entry / "packed.onnx").unlink()  # as an older costbot left it
+    entry = _entry_without_packed(served_model, adapters_dir, tmp_path)
     fp32_written = (entry / "fp32.onnx").stat().st_mtime_ns
-    second = load_served_model(_settings(adapters_dir, tmp_path))
-    assert isinstance(second.classifier.forward, onnx_engine.PackedOnnxForward)
-    assert "batches packed without padding" in second.engine.reason
-    assert (entry / "fp32.onnx").stat().st_mtime_ns == fp32_written
-    assert "packed.onnx" in onnx_engine.read_check(tmp_path, first.version).max_abs_diff
+    padded = load_served_model(_settings(adapters_dir, tmp_path, packed_batches=False))
+    assert type(padded.classifier.forward) is onnx_engine.OnnxForward
+    assert "packed" not in padded.engine.reason
+    assert not (entry / "packed.onnx").exists()
+    packed = load_served_model(_settings(adapters_dir, tmp_path))
+    assert isinstance(packed.classifier.forward, onnx_engine.PackedOnnxForward)
+    assert "batches packed without padding" in packed.engine.reason
+    assert (entry / "fp32.onnx").stat().st_mtime_ns == fp32_written  # not exported again
+    diffs = onnx_engine.read_check(tmp_path, served_model.version).max_abs_diff
+    assert diffs["packed.onnx"] < onnx_engine.FP32_TOLERANCE
     assert sorted(p.name for p in entry.iterdir()) == sorted(
         ["fp32.onnx", "int8.onnx", "packed.onnx", "export.json"]
     )
 
 
 def test_an_encoder_that_cannot_be_packed_is_served_padded(
+    served_model: ServedModel,
     adapters_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -131,6 +147,7 @@ def test_an_encoder_that_cannot_be_packed_is_served_padded(
     def no_position_ids(*args: object) -> None:
         raise TypeError("forward() got an unexpected keyword argument 'position_ids'")
 
+    entry = _entry_without_packed(served_model, adapters_dir, tmp_path)
     monkeypatch.setattr(onnx_engine, "export_packed_onnx", no_position_ids)
     with caplog.at_level(logging.WARNING):
         served = load_served_model(_settings(adapters_dir, tmp_path))
@@ -138,6 +155,8 @@ def test_an_encoder_that_cannot_be_packed_is_served_padded(
     assert type(served.classifier.forward) is onnx_engine.OnnxForward
     assert "packed batches unavailable, padding instead" in caplog.text
     assert "position_ids" in caplog.text
+    assert not (entry / "packed.onnx").exists()
+    assert not [p for p in entry.iterdir() if p.name.startswith(".")]  # no staging left
 
 
 def test_a_mismatching_export_is_refused(
