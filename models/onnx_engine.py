@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from models.errors import ModelError
+from models.packing import PACK_TOKENS, packed_feed
 
 if TYPE_CHECKING:
     from models.classifier import Classifier
@@ -192,8 +193,6 @@ def export_packed_onnx(classifier: Classifier, path: Path) -> None:
     output per task, float32 (texts, labels). TypeError if the encoder takes no position ids."""
     import torch
 
-    from models.packing import packed_feed
-
     class Packed(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -274,11 +273,13 @@ def logit_difference(classifier: Classifier, path: Path) -> float:
             torch.from_numpy(mask),
             classifier.meta.pooling,
         )
-    forward = OnnxForward(path, tasks=classifier.tasks)
-    if path.name == PACKED:
-        forward = PackedOnnxForward(
+    forward = (
+        PackedOnnxForward(
             path, tasks=classifier.tasks, pooling=classifier.meta.pooling, pad_id=classifier.pad_id
         )
+        if path.name == PACKED
+        else OnnxForward(path, tasks=classifier.tasks)
+    )
     got = forward.logits(ids, mask, classifier.tasks)
     return max(float(np.abs(got[t] - reference[t].float().numpy()).max()) for t in got)
 
@@ -375,8 +376,6 @@ class PackedOnnxForward(OnnxForward):
     ) -> None:
         """Open `path` as OnnxForward does; `pooling` and `pad_id` shape the packed feed,
         `pack_tokens` its packs (None: models.packing.PACK_TOKENS)."""
-        from models.packing import PACK_TOKENS
-
         super().__init__(path, tasks=tasks, threads=threads, spinning=spinning)
         self.pooling = pooling
         self.pad_id = pad_id
@@ -386,8 +385,6 @@ class PackedOnnxForward(OnnxForward):
         self, rows: Sequence[Sequence[int]], tasks: Sequence[str]
     ) -> dict[str, np.ndarray]:
         """{task: logits float32 (len(rows), labels)} for each text's token ids, unpadded."""
-        from models.packing import packed_feed
-
         feed = packed_feed(rows, pooling=self.pooling, pad_id=self.pad_id, limit=self.pack_tokens)
         return dict(zip(tasks, self._session.run(list(tasks), feed.as_inputs()), strict=True))
 

@@ -6,10 +6,11 @@ cost grows with the tokens it computes. Packing concatenates texts into sequence
 `PACK_TOKENS` tokens; a block-diagonal attention bias keeps each text attending to itself only,
 position ids restart at 0 for each text, and a pooling matrix averages each text's own tokens
 (or takes its first token for `cls` pooling). The logits equal the padded forward's up to float
-reassociation (benchmarks/service/packing.py measures both, tests/service/test_packing.py checks
-them). The same idea as "padding-free" training collators (position ids restarting per text,
-e.g. transformers' DataCollatorWithFlattening), here with an explicit mask so any attention
-kernel gives the same answer.
+reassociation (benchmarks/service/packing.py measures both; tests/service/test_engine.py checks
+that a text answers packed as it does alone, tests/models/test_packing.py the feed itself).
+The same idea as "padding-free" training collators (position ids restarting per text, e.g.
+transformers' DataCollatorWithFlattening), here with an explicit mask so any attention kernel
+gives the same answer.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ class PackedFeed:
 
 def packs(lengths: Sequence[int], limit: int = PACK_TOKENS) -> list[list[int]]:
     """Text indices grouped into as few packs as the total needs at `limit` tokens each, longest
-    text first into the emptiest pack (LPT), so packs come out of even length. A pack may pass
-    `limit` only when its texts cannot fit otherwise. Raises ValueError on an empty text."""
+    text first into the emptiest pack (LPT), so packs come out of even length: no two differ by
+    more than the longest text, and a pack may pass `limit` by less than that. Raises ValueError
+    on an empty text."""
     if any(length <= 0 for length in lengths):
         raise ValueError("every text needs at least one token")
     count = max(1, math.ceil(sum(lengths) / limit)) if lengths else 0

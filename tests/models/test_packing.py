@@ -9,7 +9,7 @@ import pytest
 from models.packing import MASKED, packed_feed, packs
 
 
-def test_every_text_lands_in_exactly_one_pack_within_the_limit() -> None:
+def test_every_text_lands_in_exactly_one_of_as_few_packs_as_the_total_needs() -> None:
     lengths = [15, 3, 40, 22, 9, 64, 17, 5, 30, 12]
     groups = packs(lengths, limit=64)
     assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
