@@ -63,6 +63,7 @@ class WriterStats:
     lost: int = 0
     failed_batches: int = 0
     thread_errors: int = 0
+    cpu_s: float = 0.0  # CPU seconds the writer thread spent writing, spooling and replaying
 
     @property
     def rejected(self) -> int:
@@ -223,15 +224,19 @@ class RecordWriter:
 
     def _step(self) -> bool:
         batch, markers, stop = self._collect()
+        started = time.thread_time()
         try:
             if batch:
                 self._write(batch)
         finally:
             for marker in markers:
                 marker.set()
+            self.stats.cpu_s += time.thread_time() - started
         if stop:
             return True
+        started = time.thread_time()
         self._maybe_replay()
+        self.stats.cpu_s += time.thread_time() - started
         return False
 
     def _collect(self) -> tuple[Batch, list[threading.Event], bool]:

@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow and multi-process tests share one xdist worker (`--dist loadgroup`, scripts/test):
+    each starts several processes with deadlines of their own, and two at once on a 2-core
+    machine would contend for the cores; the other worker runs everything else beside them."""
+    for item in items:
+        if item.get_closest_marker("slow") or item.get_closest_marker("multiprocess"):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
 @pytest.fixture(scope="session")
 def empty_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty costbot.toml outside every test's own folder."""

@@ -24,6 +24,7 @@ class ServiceMetrics:
     queue_wait: Histogram
     compute: Histogram
     metering_overhead: Histogram
+    costing_cpu: Counter
     batch_size: Histogram
     batch_tokens: Histogram
     queue_depth: Gauge
@@ -60,6 +61,12 @@ def create_metrics() -> ServiceMetrics:
             "costbot_metering_overhead_seconds",
             "Batch time outside the forward pass: meter, price, split, record.",
             OVERHEAD_BUCKETS,
+        ),
+        costing_cpu=Counter(
+            "costbot_costing_cpu_seconds",
+            "CPU the forward thread spent on each batch outside its forward pass: metering, "
+            "pricing, splitting, building outcomes and handing records to the writer.",
+            registry=registry,
         ),
         batch_size=Histogram(
             "costbot_batch_size", "Texts per batch.", buckets=SIZE_BUCKETS, registry=registry

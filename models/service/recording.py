@@ -122,6 +122,11 @@ class WriterCollector(Collector):
             family = CounterMetricFamily(f"costbot_writer_{name}", doc)
             family.add_metric([], getattr(stats, name, 0))
             yield family
+        cpu = CounterMetricFamily(
+            "costbot_writer_cpu_seconds", "CPU the writer thread spent writing records."
+        )
+        cpu.add_metric([], stats.cpu_s if stats is not None else 0.0)
+        yield cpu
         depth = GaugeMetricFamily("costbot_writer_queued_rows", "Records waiting to be written.")
         depth.add_metric([], writer.queue_depth if writer is not None else 0)
         yield depth

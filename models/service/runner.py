@@ -59,24 +59,13 @@ class BatchRunner:
 
     def __call__(self, batch: Sequence[Pending[TextJob, TextOutcome]]) -> list[TextOutcome]:
         """Compute, meter, price and record one batch; return each text's outcome."""
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         jobs = [item.payload for item in batch]
         forward = _Stopwatch()
         answers, measurement = self._measure(lambda: forward.time(lambda: self._forward(jobs)))
         created_at = utc_now()
         priced = self._pricer.price(measurement, at=created_at)
-        parts = split_cost(priced.cost, [job.weight for job in jobs])
-        outcomes = [
-            _outcome(
-                answer,
-                part,
-                priced=priced,
-                measurement=measurement,
-                queue_ms=(started - item.arrived) * 1000,
-                batch_size=len(batch),
-            )
-            for item, answer, part in zip(batch, answers, parts, strict=True)
-        ]
+        outcomes = _outcomes(batch, answers, priced, measurement, started=started)
         self._recorder.record(
             list(zip(jobs, outcomes, strict=True)),
             batch_id=new_uid(),
@@ -86,6 +75,8 @@ class BatchRunner:
         )
         overhead_s = time.perf_counter() - started - forward.seconds
         self._observe(jobs, priced, measurement, overhead_s=overhead_s)
+        costing_cpu_s = time.thread_time() - cpu_started - forward.cpu_s
+        self._metrics.costing_cpu.inc(max(0.0, costing_cpu_s))
         return outcomes
 
     def _forward(self, jobs: Sequence[TextJob]) -> Answers:
@@ -137,16 +128,19 @@ class BatchRunner:
 
 
 class _Stopwatch:
-    """Times one call, so the metering overhead is everything in a batch but the forward pass."""
+    """Times one call (wall and this thread's CPU), so the metering overhead and the costing
+    CPU are everything in a batch but the forward pass."""
 
     seconds = 0.0
+    cpu_s = 0.0
 
     def time(self, work: Callable[[], T]) -> T:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             return work()
         finally:
             self.seconds = time.perf_counter() - started
+            self.cpu_s = time.thread_time() - cpu_started
 
 
 def _autocast(precision: Precision, device: torch.device) -> AbstractContextManager[object]:
@@ -154,6 +148,29 @@ def _autocast(precision: Precision, device: torch.device) -> AbstractContextMana
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
+
+
+def _outcomes(
+    batch: Sequence[Pending[TextJob, TextOutcome]],
+    answers: Answers,
+    priced: PricedBatch,
+    measurement: Measurement,
+    *,
+    started: float,
+) -> list[TextOutcome]:
+    """Each text's answer with its share of the batch's cost (split by weight, in tokens)."""
+    parts = split_cost(priced.cost, [item.payload.weight for item in batch])
+    return [
+        _outcome(
+            answer,
+            part,
+            priced=priced,
+            measurement=measurement,
+            queue_ms=(started - item.arrived) * 1000,
+            batch_size=len(batch),
+        )
+        for item, answer, part in zip(batch, answers, parts, strict=True)
+    ]
 
 
 def _outcome(

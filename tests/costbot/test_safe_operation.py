@@ -172,6 +172,7 @@ def test_a_down_database_is_one_line_naming_the_masked_host(fresh: Path) -> None
         assert PASSWORD not in done.stderr + done.stdout
 
 
+@pytest.mark.slow
 def test_serve_migrate_brings_a_fresh_database_up_then_serves(
     fresh: Path, tmp_path: Path, adapters_dir: Path
 ) -> None:
@@ -213,6 +214,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
     raise AssertionError(f"not ready: {reply.text if reply is not None else 'no answer'}")
 
 
+@pytest.mark.slow
 def test_serve_migrate_with_a_down_database_is_one_line(fresh: Path) -> None:
     with free_socket() as sock:
         port = sock.getsockname()[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -71,8 +72,11 @@ def test_health_ready_models_metrics(
         'costbot_texts_total{task="intent"} 1.0',
         "costbot_cost_pico_total",
         "costbot_metering_overhead_seconds_count 1.0",
+        "costbot_writer_cpu_seconds_total",
     ):
         assert name in metrics.text
+    costing_cpu = re.search(r"^costbot_costing_cpu_seconds_total (\S+)$", metrics.text, re.M)
+    assert costing_cpu is not None and 0 < float(costing_cpu.group(1)) < 10
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(

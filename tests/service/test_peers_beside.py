@@ -30,7 +30,23 @@ def test_recording_overhead_is_the_median_of_paired_changes() -> None:
     assert line["server_cpu_change"] == 0.0
     assert line["throughput_changes"] == [0.0, -0.1, 0.2]
     assert line["throughput_change"] == 0.0
-    assert line["at_most_5_percent"] == "met"  # +5.0% in the worst pair is still within 5%
+    assert line["differenced_at_most_5_percent"] == "met"  # +5.0% in the worst pair is within
+    assert "at_most_5_percent" not in line  # no counted shares in these runs
+
+
+def test_recording_overhead_judges_the_counted_share_run_by_run() -> None:
+    def counted(share: float | None) -> dict[str, float | None]:
+        return {**_run(100, 4.0), "recording_cpu_share": share}
+
+    runs = {
+        ("costbot", 1): [counted(0.02), counted(0.04), counted(0.03)],
+        ("costbot", 8): [counted(0.02), counted(0.07), counted(None)],
+    }
+    one, eight = recording_overhead(runs)
+    assert (one["recording_cpu_share"], one["at_most_5_percent"]) == (0.03, "met")
+    assert "pairs" not in one  # costbot-no-recording did not run
+    assert eight["recording_cpu_shares"] == [0.02, 0.07]  # a run without a figure is left out
+    assert eight["at_most_5_percent"] == "not resolved"
 
 
 def test_sizes_seen_take_exact_sizes_and_histogram_tops() -> None:

@@ -36,6 +36,7 @@ def test_bulk_rows_all_arrive_and_close_flushes(
     assert count_records(engine) == (5000, 5000)
     assert writer.stats.written == 5000
     assert writer.stats.spooled == 0
+    assert 0 < writer.stats.cpu_s < 60, "the writer thread's own CPU is counted"
 
 
 def test_models_round_trip_with_utc_times_and_json(

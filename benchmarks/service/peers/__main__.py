@@ -39,6 +39,7 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,45 @@ def client_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def batch_sizes(url: str, kind: str) -> Counter[str]:
-    """Batches run so far by size: costbot's histogram buckets, or the ORT peer's own counts."""
+@dataclass(frozen=True)
+class Snapshot:
+    """What a server has done so far: its CPU, this client's CPU, the batches it ran and (for
+    costbot) the CPU its own counters say went to metering, pricing and recording."""
+
+    server_cpu_s: float
+    client_cpu_s: float
+    batches: Counter[str]
+    recording_cpu_s: float
+
+
+def snapshot(url: str, kind: str, pid: int) -> Snapshot:
+    """The server's figures now: for costbot, once its record writer has nothing queued (at
+    most 10 s), so records deferred past a run are counted in that run."""
+    text = ""
     if kind == "costbot":
-        text = httpx.get(f"{url}/metrics", timeout=10).text
-        found = re.findall(r'costbot_batch_size_bucket\{le="([^"]+)"\} (\S+)', text)
+        deadline = time.monotonic() + 10
+        while True:
+            text = httpx.get(f"{url}/metrics", timeout=10).text
+            if _sample(text, "costbot_writer_queued_rows") == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    recording = _sample(text, "costbot_costing_cpu_seconds_total") + _sample(
+        text, "costbot_writer_cpu_seconds_total"
+    )
+    return Snapshot(cpu_s(pid), client_cpu_s(), batch_sizes(url, kind, text), recording)
+
+
+def _sample(metrics: str, name: str) -> float:
+    """The value of an unlabelled sample in a Prometheus text exposition (0 if absent)."""
+    found = re.search(rf"^{name} (\S+)$", metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def batch_sizes(url: str, kind: str, metrics: str) -> Counter[str]:
+    """Batches run so far by size: costbot's histogram buckets (from its `metrics` text), or
+    the ORT peer's own counts."""
+    if kind == "costbot":
+        found = re.findall(r'costbot_batch_size_bucket\{le="([^"]+)"\} (\S+)', metrics)
         cumulative = sorted(((float(le), int(float(n))) for le, n in found))
         below, low, sizes = 0, 0.0, Counter[str]()
         for le, count in cumulative:  # cumulative buckets into per-range counts
@@ -115,16 +150,24 @@ def batch_sizes(url: str, kind: str) -> Counter[str]:
 
 
 def one_run(spec: Spec, url: str, pid: int, texts: list[str], *, c: int, seconds: float):
-    """One load run against a server: its summary with CPU per request and batches run."""
+    """One load run against a server: its summary with CPU per request, batches run and, for
+    costbot, the share of its CPU its own counters put on metering, pricing and recording."""
     bodies = request_bodies(spec, texts)
-    before = (cpu_s(pid), client_cpu_s(), batch_sizes(url, spec.kind))
+    before = snapshot(url, spec.kind, pid)
     result = asyncio.run(run_load(url, bodies, concurrency=c, seconds=seconds, path=spec.path))
-    after = (cpu_s(pid), client_cpu_s(), batch_sizes(url, spec.kind))
+    after = snapshot(url, spec.kind, pid)
     summary: dict[str, Any] = result.summary()
     ok = max(1, result.ok)
-    summary["server_cpu_ms_per_req"] = round((after[0] - before[0]) * 1000 / ok, 2)
-    summary["client_cpu_ms_per_req"] = round((after[1] - before[1]) * 1000 / ok, 3)
-    summary["batches"] = dict(after[2] - before[2])
+    server_s = after.server_cpu_s - before.server_cpu_s
+    summary["server_cpu_ms_per_req"] = round(server_s * 1000 / ok, 2)
+    summary["client_cpu_ms_per_req"] = round(
+        (after.client_cpu_s - before.client_cpu_s) * 1000 / ok, 3
+    )
+    summary["batches"] = dict(after.batches - before.batches)
+    if spec.kind == "costbot":
+        recording_s = after.recording_cpu_s - before.recording_cpu_s
+        summary["recording_cpu_ms_per_req"] = round(recording_s * 1000 / ok, 3)
+        summary["recording_cpu_share"] = round(recording_s / server_s, 4) if server_s else None
     return summary
 
 
@@ -269,15 +312,27 @@ def print_table(lines: list[dict[str, Any]]) -> None:
             print(f"  {line['server']} c={line['concurrency']}: {json.dumps(line['batches'])}")
 
 
+def print_recording(line: dict[str, Any]) -> None:
+    """What recording cost at one concurrency: counted by costbot, and differenced."""
+    c = line["concurrency"]
+    if "recording_cpu_share" in line:
+        print(
+            f"recording, c={c}: {line['recording_cpu_share']:.1%} of costbot's server CPU by its "
+            f"own counters (median; at most 5% run by run: {line['at_most_5_percent']})"
+        )
+    if "pairs" in line:
+        print(
+            f"recording on vs off, c={c}: server CPU/request {line['server_cpu_change']:+.1%}, "
+            f"req/s {line['throughput_change']:+.1%} (median of {line['pairs']} pairs; at most "
+            f"5%: {line['differenced_at_most_5_percent']})"
+        )
+
+
 def print_beside(lines: list[dict[str, Any]]) -> None:
     """Recording on against off, and the forward alone at the batch sizes the servers ran."""
     for line in lines:
         if line["bench"] == "recording_overhead":
-            print(
-                f"recording on vs off, c={line['concurrency']}: server CPU/request "
-                f"{line['server_cpu_change']:+.1%}, req/s {line['throughput_change']:+.1%} "
-                f"(median of {line['pairs']} pairs; at most 5%: {line['at_most_5_percent']})"
-            )
+            print_recording(line)
         elif line["bench"] == "peers_targets":
             print(
                 f"targets c={line['concurrency']}: {line['rps_vs_fastest_peer']}x "
