@@ -2,6 +2,7 @@
 
     python -m benchmarks.service.packing [--sizes 1 2 4 8 16 32 64] [--limits 64 128 256] \
         [--repeats 5] [--out benchmarks/results/packing.jsonl]
+    python -m benchmarks.service.packing --lone-texts 1000 [--out ...]
 
 Real customer messages (BANKING77, as the peers benchmark sends them) are tokenized once and cut
 into batches of each size in arrival order, as concurrent requests arrive. Each batch goes
@@ -14,12 +15,18 @@ through `Classifier.probabilities`, the path the service runs, under each layout
 Layouts and sizes are interleaved within each repetition; one JSON line per layout and size with
 medians over repetitions (texts/s, this process's CPU ms per text) and the largest difference of
 any probability from the padded layout's, then the ratio of each layout to `padded` per size.
+
+`--lone-texts N` measures only a batch of one, the case where drift between repetitions is as
+large as the difference: each of N texts runs through the served packed graph and the padded
+graph back to back (which goes first alternates), and the line gives the median of the per-text
+ratios of their times, with its deciles.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -148,14 +155,45 @@ def _ratios(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def lone_text_line(args: argparse.Namespace) -> dict[str, Any]:
+    """One text at a time, packed (PACK_TOKENS) and padded back to back on each text: the
+    median and deciles of packed time over padded time (below 1: packed is quicker)."""
+    classifier = Classifier(args.model, device="cpu")
+    found = layouts(classifier, argparse.Namespace(**{**vars(args), "limits": [PACK_TOKENS]}))
+    pair = {name: found[name][0] for name in ("padded", f"packed-{PACK_TOKENS}")}
+    texts = banking_texts(args.lone_texts + 50)
+    ids = tokenize(classifier.tokenizer, texts, classifier.meta.max_length).ids
+    times: dict[str, list[float]] = {name: [] for name in pair}
+    for index, row in enumerate(ids):
+        order = list(pair) if index % 2 else list(reversed(pair))
+        for name in order:
+            classifier.use(pair[name])
+            started = time.perf_counter()
+            classifier.probabilities([row], classifier.tasks, BUCKET_ROWS)
+            times[name].append(time.perf_counter() - started)
+    warm = slice(50, None)  # the first texts allocate
+    padded, packed = times["padded"][warm], times[f"packed-{PACK_TOKENS}"][warm]
+    ratios = [a / b for a, b in zip(packed, padded, strict=True)]
+    return {
+        "bench": "packing_lone_text",
+        "texts": len(ratios),
+        "packed_ms_median": round(statistics.median(packed) * 1000, 3),
+        "padded_ms_median": round(statistics.median(padded) * 1000, 3),
+        "packed_over_padded_median": round(statistics.median(ratios), 4),
+        "packed_over_padded_deciles": [round(x, 3) for x in statistics.quantiles(ratios, n=10)],
+    }
+
+
 def main() -> None:
     """Measure and print/append the lines."""
     parser = forward_parser(__doc__, repeats=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--limits", type=int, nargs="+", default=list(LIMITS))
+    parser.add_argument("--lone-texts", type=int, default=0, help="only a batch of one, N texts")
     args = parser.parse_args()
     started_on = machine()
-    write_lines(args.out, measure(args), started_on)
+    lines = [lone_text_line(args)] if args.lone_texts else measure(args)
+    write_lines(args.out, lines, started_on)
 
 
 if __name__ == "__main__":

@@ -39,12 +39,13 @@ def recording_overhead(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> lis
 
     Counted: the share of costbot's server CPU that its own thread-CPU counters put on
     metering, pricing, building records and writing them (`costbot_costing_cpu_seconds`,
-    `costbot_writer_cpu_seconds`), run by run; it includes building each text's outcome, which
-    an unrecorded answer needs too, so it bounds recording's cost from above. Differenced
-    (when costbot-no-recording ran too): recording on against off in runs taken one after the
-    other (the k-th repetition of each), each pair's change in server CPU ms per request and in
-    req/s (+0.05: 5% more CPU, or 5% more req/s); on 2 cores a pair's noise is about as large
-    as the target itself, so this is the check on the counted figure, not the verdict."""
+    `costbot_writer_cpu_seconds`), run by run. It counts the CPU of recording's own code
+    (building each text's outcome too, which an unrecorded answer also needs) but not what that
+    code does to the rest: the GIL held by the writer, caches it evicts. Differenced (when
+    costbot-no-recording ran too): recording on against off in runs taken one after the other
+    (the k-th repetition of each), each pair's change in server CPU ms per request and in req/s
+    (+0.05: 5% more CPU, or 5% more req/s); it sees every effect, but on 2 cores a pair's noise
+    is about as large as the target itself. Each gets its own verdict."""
     lines = []
     for (name, c), on in sorted(runs.items()):
         if name != RECORDING:
