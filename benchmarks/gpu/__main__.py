@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,13 @@ from typing import Any
 import httpx
 
 from benchmarks.record import machine, write_line
-from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
+from benchmarks.service.harness import (
+    banking_texts,
+    empty_config,
+    free_port,
+    metric_value,
+    wait_ready,
+)
 from benchmarks.service.load import bodies_from_texts, run_load
 from benchmarks.service.peers.servers import Spec, start
 from models.paths import default_model_dir
@@ -48,8 +53,7 @@ def cuda_status() -> tuple[bool, str]:
 def service_energy_uj(url: str) -> float:
     """The energy the service recorded so far (µJ), from its /metrics."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
-    found = re.search(r"^costbot_energy_microjoules_total (\S+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return metric_value(text, "costbot_energy_microjoules_total")
 
 
 def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:

@@ -19,7 +19,14 @@ from typing import Any
 import httpx
 
 from benchmarks.record import machine
-from benchmarks.service.harness import banking_texts, cpu_model, empty_config, median_of, server
+from benchmarks.service.harness import (
+    banking_texts,
+    cpu_model,
+    empty_config,
+    median_of,
+    metric_value,
+    server,
+)
 from benchmarks.service.load import bodies_from_texts, run_load
 
 NAIVE = {"COSTBOT_SERVICE__MAX_BATCH_SIZE": "1", "COSTBOT_SERVICE__MAX_WAIT_MS": "0"}
@@ -62,12 +69,8 @@ _SCRAPED = (
 
 def _scrape(url: str) -> dict[str, float]:
     """The batch counters of /metrics (cumulative since the server started)."""
-    values = dict.fromkeys(_SCRAPED, 0.0)
-    for line in httpx.get(f"{url}/metrics").text.splitlines():
-        name, _, value = line.partition(" ")
-        if name in values:
-            values[name] = float(value)
-    return values
+    text = httpx.get(f"{url}/metrics").text
+    return {name: metric_value(text, name) for name in _SCRAPED}
 
 
 def _batch_figures(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

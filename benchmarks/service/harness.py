@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import socket
 import statistics
@@ -107,6 +108,12 @@ def wait_ready(
             pass
         time.sleep(0.25)
     raise TimeoutError(f"server at {url} not ready after {timeout:g}s")
+
+
+def metric_value(metrics: str, name: str) -> float:
+    """The value of the unlabelled sample `name` in a Prometheus text exposition (0 if absent)."""
+    found = re.search(rf"^{re.escape(name)} (\S+)$", metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
 
 
 def median_of(runs: list[dict[str, float | int]], key: str) -> float:

@@ -4,7 +4,9 @@ batch sizes the servers ran (for the forward-alone lines) and the issue's target
 from __future__ import annotations
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
+from benchmarks.service.harness import metric_value
 from benchmarks.service.peers.beside import (
     recording_overhead,
     sizes_seen,
@@ -109,3 +111,13 @@ def test_targets_are_judged_repetition_by_repetition() -> None:
     assert eight["paired"] == {
         "1.1x_fastest_peer": {"ratios": [1.1, 1.167, 1.102], "verdict": "met"}
     }
+
+
+def test_metric_value_reads_an_unlabelled_sample_of_a_real_exposition() -> None:
+    registry = CollectorRegistry()
+    Counter("costbot_writer_cpu_seconds", "cpu", registry=registry).inc(0.25)
+    Counter("costbot_texts", "texts", ["task"], registry=registry).labels("intent").inc()
+    text = generate_latest(registry).decode()
+    assert metric_value(text, "costbot_writer_cpu_seconds_total") == 0.25
+    assert metric_value(text, "costbot_texts_total") == 0.0  # only labelled samples: absent
+    assert metric_value(text, "costbot_writer_cpu_seconds") == 0.0  # the name is matched whole

@@ -48,7 +48,13 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from benchmarks.record import machine, write_lines
-from benchmarks.service.harness import banking_texts, empty_config, free_port, wait_ready
+from benchmarks.service.harness import (
+    banking_texts,
+    empty_config,
+    free_port,
+    metric_value,
+    wait_ready,
+)
 from benchmarks.service.load import bodies_from_texts, run_load
 from benchmarks.service.peers.beside import (
     forward_limit,
@@ -117,19 +123,13 @@ def snapshot(url: str, kind: str, pid: int) -> Snapshot:
         deadline = time.monotonic() + 10
         while True:
             text = httpx.get(f"{url}/metrics", timeout=10).text
-            if _sample(text, "costbot_writer_queued_rows") == 0 or time.monotonic() > deadline:
+            if metric_value(text, "costbot_writer_queued_rows") == 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-    recording = _sample(text, "costbot_costing_cpu_seconds_total") + _sample(
+    recording = metric_value(text, "costbot_costing_cpu_seconds_total") + metric_value(
         text, "costbot_writer_cpu_seconds_total"
     )
     return Snapshot(cpu_s(pid), client_cpu_s(), batch_sizes(url, kind, text), recording)
-
-
-def _sample(metrics: str, name: str) -> float:
-    """The value of an unlabelled sample in a Prometheus text exposition (0 if absent)."""
-    found = re.search(rf"^{name} (\S+)$", metrics, re.M)
-    return float(found.group(1)) if found else 0.0
 
 
 def batch_sizes(url: str, kind: str, metrics: str) -> Counter[str]:
