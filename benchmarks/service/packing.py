@@ -48,15 +48,22 @@ BUCKET_ROWS = 16  # the service's bucket size (ServeOptions.bucket_size)
 Answers = dict[tuple[str, int], list[dict[str, np.ndarray]]]
 
 
-def layouts(classifier: Classifier, args: argparse.Namespace) -> dict[str, tuple[Any, int]]:
-    """{name: (forward, rows per bucket)}: the padded export twice, the packed one per limit."""
+def served_pair(
+    classifier: Classifier, args: argparse.Namespace
+) -> tuple[OnnxForward, PackedOnnxForward]:
+    """The padded fp32 export and the packed one (PACK_TOKENS), as the service opens them."""
     version = adapter_version(args.model)
     session = partial(
         cached_session, classifier, version=version, cache_dir=args.cache, precision="fp32"
     )
-    padded = session()
     packed = session(packed=True)
     assert isinstance(packed, PackedOnnxForward)
+    return session(), packed
+
+
+def layouts(classifier: Classifier, args: argparse.Namespace) -> dict[str, tuple[Any, int]]:
+    """{name: (forward, rows per bucket)}: the padded export twice, the packed one per limit."""
+    padded, packed = served_pair(classifier, args)
     found: dict[str, tuple[Any, int]] = {
         "padded": (padded, BUCKET_ROWS),
         "padded-one-bucket": (padded, max(args.sizes)),
@@ -159,8 +166,8 @@ def lone_text_line(args: argparse.Namespace) -> dict[str, Any]:
     """One text at a time, packed (PACK_TOKENS) and padded back to back on each text: the
     median and deciles of packed time over padded time (below 1: packed is quicker)."""
     classifier = Classifier(args.model, device="cpu")
-    found = layouts(classifier, argparse.Namespace(**{**vars(args), "limits": [PACK_TOKENS]}))
-    pair = {name: found[name][0] for name in ("padded", f"packed-{PACK_TOKENS}")}
+    padded_forward, packed_forward = served_pair(classifier, args)
+    pair = {"padded": padded_forward, f"packed-{PACK_TOKENS}": packed_forward}
     texts = banking_texts(args.lone_texts + 50)
     ids = tokenize(classifier.tokenizer, texts, classifier.meta.max_length).ids
     times: dict[str, list[float]] = {name: [] for name in pair}
