@@ -50,7 +50,9 @@ def recording_overhead(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> lis
     for (name, c), on in sorted(runs.items()):
         if name != RECORDING:
             continue
-        shares = [run["recording_cpu_share"] for run in on if run.get("recording_cpu_share")]
+        shares = [
+            run["recording_cpu_share"] for run in on if run.get("recording_cpu_share") is not None
+        ]
         line: dict[str, Any] = {"bench": "recording_overhead", "concurrency": c}
         if shares:
             line["recording_cpu_share"] = round(statistics.median(shares), 4)
@@ -67,7 +69,7 @@ def recording_overhead(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> lis
             line["differenced_at_most_5_percent"] = verdict(
                 [x <= MAX_RECORDING_OVERHEAD for x in cpu]
             )
-        if len(line) > 2:
+        if shares or off:
             lines.append(line)
     return lines
 
