@@ -209,3 +209,39 @@ def test_text_with_nothing_to_read_is_refused_and_not_billed(
     visible = httpx.post(f"{url}/v1/classify", json={"text": "\u200bcard\u200b"})
     assert visible.status_code == 200
     assert len(records(database, 1)) == 1
+
+
+class SlowBackend(FaultyBackend):
+    """A CPU energy backend whose end-of-batch read takes `seconds` (a hung sensor)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def end(self, start: None, *, wall_s: float, cpu_s: float) -> EnergyReading:
+        time.sleep(self.seconds)
+        return super().end(start, wall_s=wall_s, cpu_s=cpu_s)
+
+
+@pytest.mark.parametrize("texts", [["lost card"], ["lost card", "hi"]], ids=["one", "two"])
+def test_a_batch_past_the_request_timeout_answers_503_timeout(
+    tmp_path: Path,
+    adapters_dir: Path,
+    served_model: ServedModel,
+    monkeypatch: pytest.MonkeyPatch,
+    texts: list[str],
+) -> None:
+    meter = CostMeter(device="cpu", backends=[SlowBackend(1.5)], fallbacks={})
+    monkeypatch.setattr("models.service.app.device_meter", lambda device, power: meter)
+    database = DatabaseSettings(url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(create_db_engine(database))
+    settings = service_settings(database, adapters_dir, request_timeout_s=0.3)
+    with running(create_app(settings, model=served_model)) as url:
+        started = time.monotonic()
+        response = httpx.post(f"{url}/v1/classify", json={"texts": texts}, timeout=30)
+        assert time.monotonic() - started < 1.4  # answered at the timeout, not after the batch
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "timeout"
+        assert response.headers["retry-after"]
+        time.sleep(1.5)  # the batch ends; its cancelled callers are skipped, the service lives
+        assert httpx.get(f"{url}/readyz").status_code == 200

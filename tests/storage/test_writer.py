@@ -12,7 +12,7 @@ from sqlmodel import Session
 from storage.errors import WriterClosedError
 from storage.settings import DatabaseSettings
 from storage.spool import Spool
-from storage.tables import InferenceRecord, SupportOutcome
+from storage.tables import InferenceRecord, SupportOutcome, new_uid
 from storage.writer import RecordWriter
 from tests.factories import inference_row
 from tests.pg_cluster import PostgresCluster
@@ -234,3 +234,10 @@ def test_full_queue_holds_the_producer_back_then_spools_if_stuck(
     writer.close()
     _wait_until(lambda: not writer.spool_pending, timeout=10)
     assert count_records(engine) == (12, 12)
+
+
+def test_new_uids_are_32_hex_digits_and_distinct() -> None:
+    uids = {new_uid() for _ in range(10_000)}
+    assert len(uids) == 10_000
+    assert all(len(uid) == 32 and int(uid, 16) >= 0 for uid in uids)
+    assert len({uid[:8] for uid in uids}) > 9_900  # random from the first digit, not a counter
