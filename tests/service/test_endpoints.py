@@ -35,6 +35,8 @@ def test_health_ready_models_metrics(
         ready = httpx.get(f"{url}/readyz").json()
         models = httpx.get(f"{url}/v1/models").json()
         httpx.post(f"{url}/v1/classify", json={"text": "my card is lost"}, timeout=30)
+        three = {"texts": ["card lost", "hi", "refund"], "tasks": ["intent"]}
+        assert httpx.post(f"{url}/v1/classify", json=three, timeout=30).status_code == 200
         metrics = httpx.get(f"{url}/metrics")
     assert ready == {
         "status": "ready",
@@ -69,9 +71,10 @@ def test_health_ready_models_metrics(
         "costbot_batch_size_bucket",
         "costbot_request_latency_seconds_bucket",
         "costbot_queue_depth",
-        'costbot_texts_total{task="intent"} 1.0',
+        'costbot_texts_total{task="intent"} 4.0',  # one text, then three in one batch
+        'costbot_texts_total{task="sentiment"} 1.0',
         "costbot_cost_pico_total",
-        "costbot_metering_overhead_seconds_count 1.0",
+        "costbot_metering_overhead_seconds_count 2.0",
         "costbot_writer_cpu_seconds_total",
     ):
         assert name in metrics.text
