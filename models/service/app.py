@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -195,9 +194,6 @@ async def _load(state: ServiceState, *, model: ServedModel | None, options: Serv
     state.runtime.batcher.start()
     if model is None:  # a process of its own: nothing loaded so far will become garbage
         freeze_heap()
-        switch_ms = state.settings.service.switch_interval_ms
-        sys.setswitchinterval(switch_ms / 1000)
-        log.info("GIL switch interval %g ms (service.switch_interval_ms)", switch_ms)
     writer = state.writer if model is None else None
     if writer is not None and register_training_run(writer, model_dir(state.settings.service)):
         log.info("registered the model's training run (a one-off cost for ROI)")

@@ -43,12 +43,6 @@ class ServiceSettings(Section):
     # concurrency 8: 204.5 vs 195.9 req/s (paired runs 0.91-1.22x), p99 78.8 vs 93.1 ms
     # (benchmarks/results/peers.jsonl, the run at 2026-12-01 14:52, docs/benchmarks.md).
     batch_linger_ms: float = Field(default=12.0, ge=0, le=100)
-    # CPython's GIL switch interval in the service's own process, in ms (sys.setswitchinterval;
-    # Python's default is 5): how long a thread may keep the GIL once another asks for it. At 5 ms
-    # the forward thread, back from ONNX Runtime, waits on the record writer and the event loop
-    # before it can finish its batch and start the next (docs/benchmarks.md, "The GIL's switch
-    # interval"). Not applied when the app is given a model (tests, embedding).
-    switch_interval_ms: float = Field(default=1.0, gt=0, le=100)
     queue_limit: int = Field(default=1024, ge=1)
     max_text_chars: int = Field(default=2000, ge=1, le=100_000)
     max_texts_per_request: int = Field(default=64, ge=1, le=4096)

@@ -72,8 +72,6 @@ def specs(model: Path, folder: Path, *, config: Path, infinity: Path | None = No
         costbot("costbot-ort-no-spinning", "--ort-no-spinning"),
         costbot("costbot-linger-2ms", batch_linger_ms="2"),
         costbot("costbot-padded", packed_batches="false"),
-        costbot("costbot-switch-5ms", switch_interval_ms="5"),  # Python's own default
-        costbot("costbot-switch-0.5ms", switch_interval_ms="0.5"),
         Spec(
             "transformers-pipeline-fastapi",
             "plain",
