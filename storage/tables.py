@@ -20,7 +20,7 @@ def new_uid() -> str:
     """A fresh idempotency key: replaying a record with the same uid never duplicates it.
 
     32 hex digits: 128 bits from the operating system's CSPRNG, as uuid4 draws them, without
-    building a UUID object (a served request draws three of them on its hot path)."""
+    building a UUID object (callers draw one per row written, on hot paths)."""
     return os.urandom(16).hex()
 
 
