@@ -158,7 +158,9 @@ def test_kill_9_during_an_outage_and_a_hang_then_restart_stores_every_served_inf
     output = third.output()
     engine.dispose()
 
-    assert len(served) > 100
+    # Enough traffic that the proof is not vacuous; not a speed floor (a loaded 2-core CI run
+    # served 73 in the two 4.5 s loads, quiet runs well over 100).
+    assert len(served) > 40
     assert not served - ids, f"{len(served - ids)} served inferences have no record"
     assert rows == uids == len(ids), "a record was stored twice"
     set_aside = torn.with_name(torn.name + ".torn")
