@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import itertools
 import statistics
 import sys
@@ -90,9 +91,7 @@ def probed(spec: Spec) -> Spec:
     """The same server, started under the stage probe."""
     kind = "peer" if spec.kind == "ort" else "costbot"
     module = [sys.executable, "-m", "benchmarks.service.stage_probe", kind]
-    return Spec(
-        spec.name, spec.kind, [*module, *spec.argv[3:]], spec.env, spec.path, spec.ready_path
-    )
+    return dataclasses.replace(spec, argv=[*module, *spec.argv[3:]])
 
 
 def measure(args: argparse.Namespace, chosen: list[Spec]) -> list[dict[str, Any]]:
